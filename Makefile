@@ -1,0 +1,51 @@
+# Convenience wrapper around CMake. `make demo` and `make test` are all a new user needs.
+BUILD    ?= build
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+DEB_PKGS := build-essential cmake pkg-config libopenblas-dev libyaml-dev libcjson-dev
+DEB_CHECK := cmake pkg-config
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build deps test test-sanitize demo bench clean
+
+all: build
+
+# Install the Debian packages the build needs when any is missing (root only; others get the command).
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "mgsd: installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "mgsd: missing Debian packages. Run:"; \
+	    echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	@$(MAKE) --no-print-directory deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer (debug build).
+test-sanitize:
+	@$(MAKE) --no-print-directory deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMGSD_SANITIZE=ON -DMGSD_NATIVE=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 MGSD_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	./$(BUILD)/mgsd demo
+
+bench: build
+	./$(BUILD)/bench_ops
+
+clean:
+	rm -rf $(BUILD) build-asan

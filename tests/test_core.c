@@ -1,0 +1,126 @@
+/* Core: status table, error messages, allocation accounting, arena reuse, RNG. */
+#include "core/core.h"
+#include "test_util.h"
+
+static mgsd_status fails_with_shape(int n) {
+    if (n != 3) return mgsd_error(MGSD_ERR_SHAPE, "x has %d columns, expected 3", n);
+    return MGSD_OK;
+}
+
+static mgsd_status checks_arg(const float *p) {
+    MGSD_CHECK_ARG(p != NULL);
+    return MGSD_OK;
+}
+
+int main(void) {
+    /* status table */
+    CHECK_STR_EQ(mgsd_strerror(MGSD_OK), "success");
+    CHECK_STR_EQ(mgsd_status_name(MGSD_ERR_NOMEM), "MGSD_ERR_NOMEM");
+    CHECK_STR_EQ(mgsd_strerror((mgsd_status)999), "unknown status");
+    CHECK_STATUS(fails_with_shape(4), MGSD_ERR_SHAPE);
+    CHECK_STR_EQ(mgsd_last_error(), "x has 4 columns, expected 3");
+    CHECK_STATUS(checks_arg(NULL), MGSD_ERR_INVALID_ARG);
+    CHECK_CONTAINS(mgsd_last_error(), "p != NULL");
+    mgsd_clear_error();
+    CHECK_STR_EQ(mgsd_last_error(), "");
+
+    /* allocation accounting */
+    uint64_t n0 = mgsd_alloc_count();
+    size_t b0 = mgsd_alloc_bytes();
+    float *p = mgsd_malloc(1000 * sizeof(float));
+    CHECK(p != NULL);
+    CHECK(((uintptr_t)p & 63) == 0);
+    CHECK_INT_EQ(mgsd_alloc_count(), n0 + 1);
+    CHECK_INT_EQ(mgsd_alloc_bytes(), b0 + 4000);
+    p = mgsd_realloc(p, 8000 * sizeof(float));
+    CHECK(p != NULL);
+    CHECK_INT_EQ(mgsd_alloc_bytes(), b0 + 32000);
+    mgsd_free(p);
+    CHECK_INT_EQ(mgsd_alloc_bytes(), b0);
+    CHECK(mgsd_alloc_peak_bytes() >= 32000);
+    void *huge = mgsd_malloc(SIZE_MAX - 10);
+    CHECK(huge == NULL);
+    CHECK_CONTAINS(mgsd_last_error(), "too large");
+    CHECK(mgsd_calloc(SIZE_MAX / 2, 4) == NULL);
+    char *s = mgsd_strdup("héllo");
+    CHECK_STR_EQ(s, "héllo");
+    mgsd_free(s);
+
+    /* arena: grows during the first "step", then allocates nothing */
+    mgsd_arena a;
+    mgsd_arena_init(&a, 4096);
+    for (int step = 0; step < 3; step++) {
+        uint64_t before = mgsd_alloc_count();
+        mgsd_arena_reset(&a);
+        for (int i = 0; i < 10; i++) {
+            float *q = mgsd_arena_alloc(&a, 3000);
+            CHECK(q != NULL && ((uintptr_t)q & 63) == 0);
+            q[0] = 1.0f;
+            q[749] = 2.0f;
+        }
+        float *big = mgsd_arena_calloc(&a, 100000);
+        CHECK(big != NULL && big[100] == 0.0f);
+        if (step == 0) {
+            CHECK(mgsd_alloc_count() > before);
+            CHECK_OK(mgsd_arena_consolidate(&a));
+        } else {
+            CHECK_INT_EQ(mgsd_alloc_count(), before);
+        }
+    }
+    mgsd_arena_mark m = mgsd_arena_get_mark(&a);
+    size_t used = a.used;
+    (void)mgsd_arena_alloc(&a, 512);
+    mgsd_arena_set_mark(&a, m);
+    CHECK_INT_EQ(a.used, used);
+    mgsd_arena_free(&a);
+
+    /* RNG: deterministic for a seed, distinct streams, plausible moments */
+    mgsd_rng r1, r2, r3;
+    mgsd_rng_seed(&r1, 42);
+    mgsd_rng_seed(&r2, 42);
+    mgsd_rng_seed(&r3, 43);
+    CHECK(mgsd_rng_u64(&r1) == mgsd_rng_u64(&r2));
+    CHECK(mgsd_rng_u64(&r1) != mgsd_rng_u64(&r3));
+    double sum = 0, sum2 = 0, usum = 0;
+    int n = 200000, below_hist[7] = {0};
+    for (int i = 0; i < n; i++) {
+        float z = mgsd_rng_normal(&r1);
+        sum += z;
+        sum2 += (double)z * z;
+        float u = mgsd_rng_uniform(&r1);
+        CHECK(u >= 0.0f && u < 1.0f);
+        usum += u;
+        below_hist[mgsd_rng_below(&r1, 7)]++;
+    }
+    CHECK_NEAR(sum / n, 0.0, 0.01);
+    CHECK_NEAR(sum2 / n, 1.0, 0.02);
+    CHECK_NEAR(usum / n, 0.5, 0.005);
+    for (int k = 0; k < 7; k++) CHECK_NEAR(below_hist[k] / (double)n, 1.0 / 7, 0.005);
+    int32_t perm[100];
+    for (int i = 0; i < 100; i++) perm[i] = i;
+    mgsd_rng_shuffle_i32(&r1, perm, 100);
+    int seen[100] = {0}, moved = 0;
+    for (int i = 0; i < 100; i++) {
+        seen[perm[i]]++;
+        moved += perm[i] != i;
+    }
+    int all_once = 1;
+    for (int i = 0; i < 100; i++) all_once &= seen[i] == 1;
+    CHECK(all_once);
+    CHECK(moved > 80);
+    mgsd_rng s1, s2;
+    mgsd_rng_seed(&r1, 7);
+    mgsd_rng_split(&r1, 1, &s1);
+    mgsd_rng_seed(&r1, 7);
+    mgsd_rng_split(&r1, 2, &s2);
+    CHECK(mgsd_rng_u64(&s1) != mgsd_rng_u64(&s2));
+
+    /* threads */
+    CHECK_OK(mgsd_set_num_threads(1));
+    CHECK_INT_EQ(mgsd_get_num_threads(), 1);
+    CHECK_STATUS(mgsd_set_num_threads(100000), MGSD_ERR_INVALID_ARG);
+    CHECK_OK(mgsd_set_num_threads(0));
+    CHECK(mgsd_get_num_threads() >= 1);
+
+    return test_summary();
+}
