@@ -1,0 +1,98 @@
+/* Matrix products: BLAS-backed linear layer and gemm, with plain reference kernels. */
+#include "ops/matmul.h"
+
+#include <string.h>
+#ifdef MGSD_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+/* Below this many multiply-adds a plain loop beats the BLAS call overhead. */
+#define GEMM_BLAS_MIN_FLOPS (32 * 32 * 32)
+
+void ops_gemm_ref(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
+                  float beta, float *c) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double s = 0;
+            for (int64_t k = 0; k < K; k++) {
+                float av = ta ? a[k * M + i] : a[i * K + k];
+                float bv = tb ? b[j * K + k] : b[k * N + j];
+                s += (double)av * bv;
+            }
+            c[i * N + j] = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * c[i * N + j]));
+        }
+}
+
+void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
+              float beta, float *c) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int64_t i = 0; i < M * N; i++) c[i] = beta == 0.0f ? 0.0f : beta * c[i];
+        return;
+    }
+#ifdef MGSD_HAVE_BLAS
+    if (M * N * K >= GEMM_BLAS_MIN_FLOPS) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                    (int)K, alpha, a, ta ? (int)M : (int)K, b, tb ? (int)K : (int)N, beta, c, (int)N);
+        return;
+    }
+#endif
+    /* Small product: i-k-j loop order, vectorisable inner loop. */
+    for (int64_t i = 0; i < M; i++) {
+        float *ci = c + i * N;
+        if (beta == 0.0f) memset(ci, 0, (size_t)N * sizeof(float));
+        else if (beta != 1.0f)
+            for (int64_t j = 0; j < N; j++) ci[j] *= beta;
+        for (int64_t k = 0; k < K; k++) {
+            float av = alpha * (ta ? a[k * M + i] : a[i * K + k]);
+            if (tb) {
+                for (int64_t j = 0; j < N; j++) ci[j] += av * b[j * K + k];
+            } else {
+                const float *bk = b + k * N;
+                for (int64_t j = 0; j < N; j++) ci[j] += av * bk[j];
+            }
+        }
+    }
+}
+
+void ops_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
+    for (int64_t n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int c = 0; c < C; c++) s += (double)inp[n * C + c] * w[(int64_t)o * C + c];
+            out[n * OC + o] = (float)s;
+        }
+}
+
+void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, int64_t N, int C, int OC) {
+    for (int64_t n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            float g = dout[n * OC + o];
+            if (db) db[o] += g;
+            for (int c = 0; c < C; c++) {
+                if (dinp) dinp[n * C + c] += g * w[(int64_t)o * C + c];
+                if (dw) dw[(int64_t)o * C + c] += g * inp[n * C + c];
+            }
+        }
+}
+
+void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
+    if (b) {
+        for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof(float));
+        ops_gemm(0, 1, N, OC, C, 1.0f, inp, w, 1.0f, out);
+    } else {
+        ops_gemm(0, 1, N, OC, C, 1.0f, inp, w, 0.0f, out);
+    }
+}
+
+void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                         int64_t N, int C, int OC) {
+    if (dinp) ops_gemm(0, 0, N, C, OC, 1.0f, dout, w, 1.0f, dinp);   /* [N,OC].[OC,C] */
+    if (dw) ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw);     /* [OC,N].[N,C] */
+    if (db)
+        for (int64_t n = 0; n < N; n++) {
+            const float *g = dout + n * OC;
+            for (int o = 0; o < OC; o++) db[o] += g[o];
+        }
+}

@@ -1,0 +1,27 @@
+/* Matrix products. Shapes (row-major):
+ *   linear:  out[N,OC] = inp[N,C] . w[OC,C]^T + b[OC]      (b may be NULL; PyTorch layout)
+ *   matmul:  out[M,N]  = op(a) . op(b), op(x) = x or x^T    (general, for attention-free use)
+ * Backward accumulates (+=) into every non-NULL gradient:
+ *   dinp[N,C] += dout . w,  dw[OC,C] += dout^T . inp,  db[OC] += sum_n dout[n,:].
+ * The *_ref versions are plain loops kept as the reference; the default versions call
+ * cblas_sgemm for large shapes when built with BLAS. */
+#ifndef MGSD_OPS_MATMUL_H
+#define MGSD_OPS_MATMUL_H
+
+#include <stdint.h>
+
+void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
+void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                         int64_t N, int C, int OC);
+void ops_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
+void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                             const float *w, int64_t N, int C, int OC);
+
+/* c[M,N] = alpha * op(a) . op(b) + beta * c; a is [M,K] (or [K,M] if ta), b is [K,N]
+ * (or [N,K] if tb). Leading dimensions are the natural ones of the stored matrices. */
+void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
+              float beta, float *c);
+void ops_gemm_ref(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
+                  float beta, float *c);
+
+#endif
