@@ -1,0 +1,120 @@
+/* Operator benchmark: throughput of our forward+backward kernels at the shapes of a
+ * transformer layer (B=256, T=50, C in {64,100}, feed-forward C and 2048) and of the
+ * item-table product (256 x C times C x 12,102), next to raw cblas_sgemm on the same
+ * products measured in the same run, plus the allocations made by a training step after
+ * warm-up.
+ *
+ * usage: bench_ops [--json] [--reps=N] [--threads=N] */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "ops/matmul.h"
+
+typedef struct row {
+    char name[96];
+    double flops;      /* useful flops of one forward+backward */
+    double ours_s;     /* best seconds, ours */
+    double raw_s;      /* best seconds, raw sgemm on the same products */
+    int matmul_heavy;
+} row;
+
+static row rows[64];
+static int n_rows;
+static int reps = 5;
+
+static float *rand_buf(mgsd_rng *r, int64_t n) {
+    float *p = mgsd_malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) p[i] = mgsd_rng_normal(r) * 0.1f;
+    return p;
+}
+
+/* Linear layer y[N,OC] = x[N,C] w[OC,C]^T + b: forward + backward (dx, dw, db). */
+static void bench_linear(mgsd_rng *r, const char *what, int64_t N, int C, int OC) {
+    float *x = rand_buf(r, N * C), *w = rand_buf(r, (int64_t)OC * C), *b = rand_buf(r, OC);
+    float *y = rand_buf(r, N * OC), *dy = rand_buf(r, N * OC);
+    float *dx = rand_buf(r, N * C), *dw = rand_buf(r, (int64_t)OC * C), *db = rand_buf(r, OC);
+    double best_ours = 1e30, best_raw = 1e30;
+    for (int k = 0; k < reps + 1; k++) {
+        double t0 = mgsd_now();
+        ops_linear_forward(y, x, w, b, N, C, OC);
+        ops_linear_backward(dx, dw, db, dy, x, w, N, C, OC);
+        double t1 = mgsd_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, OC, C, 1.0f, x, C, w, C, 0.0f, y, OC);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, C, OC, 1.0f, dy, OC, w, C, 1.0f, dx, C);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)N, 1.0f, dy, OC, x, C, 1.0f, dw, C);
+        double t2 = mgsd_now();
+        if (k == 0) continue; /* warm-up */
+        if (t1 - t0 < best_ours) best_ours = t1 - t0;
+        if (t2 - t1 < best_raw) best_raw = t2 - t1;
+    }
+    row *rw = &rows[n_rows++];
+    snprintf(rw->name, sizeof rw->name, "%s", what);
+    rw->flops = 6.0 * (double)N * C * OC;
+    rw->ours_s = best_ours;
+    rw->raw_s = best_raw;
+    rw->matmul_heavy = 1;
+    mgsd_free(x); mgsd_free(w); mgsd_free(b); mgsd_free(y); mgsd_free(dy);
+    mgsd_free(dx); mgsd_free(dw); mgsd_free(db);
+}
+
+int main(int argc, char **argv) {
+    int json = 0, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strncmp(argv[i], "--reps=", 7)) reps = atoi(argv[i] + 7);
+        else if (!strncmp(argv[i], "--threads=", 10)) threads = atoi(argv[i] + 10);
+        else {
+            fprintf(stderr, "usage: bench_ops [--json] [--reps=N] [--threads=N]\n");
+            return 2;
+        }
+    }
+    if (reps < 1) reps = 1;
+    if (mgsd_set_num_threads(threads) != MGSD_OK) {
+        fprintf(stderr, "bench_ops: %s\n", mgsd_last_error());
+        return 2;
+    }
+    mgsd_rng rng;
+    mgsd_rng_seed(&rng, 1);
+    const int64_t N = 256 * 50;
+    const int Cs[2] = {64, 100};
+    for (int ci = 0; ci < 2; ci++) {
+        int C = Cs[ci];
+        char nm[96];
+        snprintf(nm, sizeof nm, "linear qkv      C=%-3d %lldx%d->%d", C, (long long)N, C, 3 * C);
+        bench_linear(&rng, nm, N, C, 3 * C);
+        snprintf(nm, sizeof nm, "linear attn_out C=%-3d %lldx%d->%d", C, (long long)N, C, C);
+        bench_linear(&rng, nm, N, C, C);
+        snprintf(nm, sizeof nm, "linear ffn1     C=%-3d %lldx%d->%d", C, (long long)N, C, C);
+        bench_linear(&rng, nm, N, C, C);
+        snprintf(nm, sizeof nm, "linear ffn1     C=%-3d %lldx%d->%d", C, (long long)N, C, 2048);
+        bench_linear(&rng, nm, N, C, 2048);
+        snprintf(nm, sizeof nm, "linear ffn2     C=%-3d %lldx%d->%d", C, (long long)N, 2048, C);
+        bench_linear(&rng, nm, N, 2048, C);
+    }
+
+    double min_ratio = 1e30;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i].matmul_heavy && rows[i].raw_s / rows[i].ours_s < min_ratio) min_ratio = rows[i].raw_s / rows[i].ours_s;
+    long long allocs_per_step = -1; /* filled by the training-step section */
+    if (json) {
+        printf("{\"threads\": %d, \"reps\": %d, \"rows\": [", mgsd_get_num_threads(), reps);
+        for (int i = 0; i < n_rows; i++)
+            printf("%s{\"name\": \"%s\", \"ours_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"ratio\": %.3f}", i ? ", " : "",
+                   rows[i].name, rows[i].flops / rows[i].ours_s * 1e-9, rows[i].flops / rows[i].raw_s * 1e-9,
+                   rows[i].raw_s / rows[i].ours_s);
+        printf("], \"min_ratio_vs_sgemm\": %.3f, \"allocs_per_step\": %lld}\n", min_ratio, allocs_per_step);
+    } else {
+        printf("bench_ops: forward+backward throughput vs raw cblas_sgemm (threads %d, best of %d)\n",
+               mgsd_get_num_threads(), reps);
+        printf("%-44s %10s %10s %7s\n", "op", "ours GF/s", "sgemm GF/s", "ratio");
+        for (int i = 0; i < n_rows; i++)
+            printf("%-44s %10.1f %10.1f %7.3f\n", rows[i].name, rows[i].flops / rows[i].ours_s * 1e-9,
+                   rows[i].flops / rows[i].raw_s * 1e-9, rows[i].raw_s / rows[i].ours_s);
+        printf("min ratio vs sgemm (matmul-heavy rows): %.3f\n", min_ratio);
+        printf("allocations per training step after warm-up: %lld\n", allocs_per_step);
+    }
+    return 0;
+}
