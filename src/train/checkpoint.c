@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@
 
 /* ---- CRC-32 (reflected, polynomial 0xEDB88320), slicing by 4 ------------------------ */
 static uint32_t crc_table[4][256];
-static int crc_ready = 0;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -24,11 +25,10 @@ static void crc_init(void) {
     }
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 4; t++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-    crc_ready = 1; /* idempotent: concurrent first calls write identical values */
 }
 
 uint32_t ckpt_crc32(uint32_t crc, const void *data, uint64_t len) {
-    if (!crc_ready) crc_init();
+    pthread_once(&crc_once, crc_init);
     const unsigned char *p = data;
     uint32_t c = ~crc;
     while (len >= 4) {
