@@ -1,0 +1,60 @@
+/* The overall defaults table: data, training and evaluation keys with RecBole 1.1 names and
+ * meanings. Where our reference runs differ from RecBole's default the help says so.
+ * Model tables (src/model/<model>.c) use the same mgsd_config_entry rows and are added
+ * with mgsd_config_add_defaults(c, "SASRec", MGSD_CONFIG_LEVEL_MODEL, ...). */
+#include "mgsd/config.h"
+
+#define I MGSD_CONFIG_INT
+#define F MGSD_CONFIG_FLOAT
+#define B MGSD_CONFIG_BOOL
+#define S MGSD_CONFIG_STR
+#define IL MGSD_CONFIG_INT_LIST
+#define SL MGSD_CONFIG_STR_LIST
+
+static const mgsd_config_entry overall_defaults[] = {
+    /* ---- run ---- */
+    {"model", S, "", "model to train: SASRec, BERT4Rec, GRU4Rec or MGSD"},
+    {"dataset", S, "", "dataset name: <data_path>/<dataset>/<dataset>.inter"},
+    {"data_path", S, "dataset/", "directory holding one folder per dataset"},
+    {"checkpoint_dir", S, "saved/", "where checkpoints are written"},
+    {"seed", I, "2020", "random seed for initialisation, shuffling, dropout and sampling"},
+    {"reproducibility", B, "true", "deterministic kernels and reductions (may be slower)"},
+    {"threads", I, "0", "threads for OpenMP and BLAS; 0 = all cores"},
+    {"show_progress", B, "false", "print a progress line per batch"},
+    /* ---- data ---- */
+    {"USER_ID_FIELD", S, "user_id", "column of the .inter file holding user tokens"},
+    {"ITEM_ID_FIELD", S, "item_id", "column of the .inter file holding item tokens"},
+    {"TIME_FIELD", S, "timestamp", "column of the .inter file used to order interactions"},
+    {"MAX_ITEM_LIST_LENGTH", I, "50", "longest history fed to the model; longer ones keep the newest items"},
+    {"user_inter_num_interval", S, "[5,inf)", "k-core filter: keep users whose interaction count is in this interval"},
+    {"item_inter_num_interval", S, "[5,inf)", "k-core filter: keep items whose interaction count is in this interval"},
+    /* ---- training ---- */
+    {"epochs", I, "300", "maximum number of training epochs"},
+    {"train_batch_size", I, "256", "training batch size (RecBole's default is 2048; our reference runs use 256)"},
+    {"learner", S, "adam", "optimiser: adam (L2 weight decay in the gradient) or adamw (decoupled)"},
+    {"learning_rate", F, "0.001", "Adam learning rate"},
+    {"weight_decay", F, "0.0", "weight decay (L2 for adam, decoupled for adamw); 0 = off"},
+    {"clip_grad_norm", F, "0.0", "clip the global gradient L2 norm to this value; 0 = off"},
+    {"loss_type", S, "CE", "CE (softmax over all items) or BPR (one sampled negative)"},
+    {"eval_step", I, "1", "validate every this many epochs"},
+    {"stopping_step", I, "10", "stop after this many validations without improvement"},
+    /* ---- evaluation ---- */
+    {"eval_batch_size", I, "4096", "evaluation batch size (users per batch)"},
+    {"metrics", SL, "[Hit,NDCG,MRR,Recall]", "metrics reported (full ranking): Hit, NDCG, MRR, Recall, Precision"},
+    {"topk", IL, "[5,10,20]", "cut-offs K of the top-K metrics"},
+    {"valid_metric", S, "hit@20", "metric@K used for model selection and early stopping"},
+    {"valid_metric_bigger", B, "true", "whether a larger valid_metric is better"},
+    {"metric_decimal_place", I, "4", "decimals when reporting metrics"},
+};
+
+#undef I
+#undef F
+#undef B
+#undef S
+#undef IL
+#undef SL
+
+const mgsd_config_entry *mgsd_config_overall_defaults(size_t *n) {
+    if (n) *n = sizeof overall_defaults / sizeof overall_defaults[0];
+    return overall_defaults;
+}
