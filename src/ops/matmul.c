@@ -96,3 +96,23 @@ void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, c
             for (int o = 0; o < OC; o++) db[o] += g[o];
         }
 }
+
+void ops_matmul_forward(float *c, const float *a, const float *b, int ta, int tb, int64_t M, int64_t N, int64_t K) {
+    ops_gemm(ta, tb, M, N, K, 1.0f, a, b, 0.0f, c);
+}
+
+void ops_matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b, int ta, int tb,
+                         int64_t M, int64_t N, int64_t K) {
+    /* C = A.B    : dA[M,K] += dC.B^T          dB[K,N] += A^T.dC
+     * C = A.B^T  : dA[M,K] += dC.B            dB[N,K] += dC^T.A
+     * C = A^T.B  : dA[K,M] += B.dC^T          dB[K,N] += A.dC
+     * C = A^T.B^T: dA[K,M] += B^T.dC^T        dB[N,K] += dC^T.A^T */
+    if (da) {
+        if (!ta) ops_gemm(0, !tb, M, K, N, 1.0f, dc, b, 1.0f, da);
+        else ops_gemm(tb, 1, K, M, N, 1.0f, b, dc, 1.0f, da);
+    }
+    if (db) {
+        if (!tb) ops_gemm(!ta, 0, K, N, M, 1.0f, a, dc, 1.0f, db);
+        else ops_gemm(1, ta, N, K, M, 1.0f, dc, a, 1.0f, db);
+    }
+}

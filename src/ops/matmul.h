@@ -24,4 +24,11 @@ void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, cons
 void ops_gemm_ref(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
                   float beta, float *c);
 
+/* c[M,N] = op(a) . op(b) and its backward: da (shape of a) += dc . op(b)^T (transposed
+ * back when ta), db (shape of b) += op(a)^T . dc (transposed back when tb). NULL grads are
+ * skipped. Both go through ops_gemm. */
+void ops_matmul_forward(float *c, const float *a, const float *b, int ta, int tb, int64_t M, int64_t N, int64_t K);
+void ops_matmul_backward(float *da, float *db, const float *dc, const float *a, const float *b, int ta, int tb,
+                         int64_t M, int64_t N, int64_t K);
+
 #endif
