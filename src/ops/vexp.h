@@ -11,7 +11,6 @@
 #define MGSD_OPS_VEXP_H
 
 #include <stdint.h>
-#include <string.h>
 
 static inline float ops_expf(float x) {
     float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
@@ -25,10 +24,9 @@ static inline float ops_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)k + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    float y = p * scale;
+    union { int32_t i; float f; } scale; /* a union, not memcpy: GCC vectorises it */
+    scale.i = ((int32_t)k + 127) << 23;
+    float y = p * scale.f;
     return x < -87.0f ? 0.0f : y;
 }
 
