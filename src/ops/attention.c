@@ -1,0 +1,253 @@
+/* Fused multi-head self-attention on packed ragged sequences (see attention.h).
+ *
+ * Work is split over (sequence, head) pairs with a dynamic OpenMP schedule, since the
+ * cost of a pair grows with len^2 and lengths vary from 1 to 50 (200 for ml-1m). Pairs
+ * write disjoint rows/columns of out and dqkv, so no reduction is needed.
+ * Inner products are short explicit loops: keys (forward) and values (backward) of a pair
+ * are transposed into per-thread scratch so that score rows are axpys over contiguous j;
+ * everything else is axpy over the D columns of a head, reading q, k, v in place with row
+ * stride 3C. The masked upper triangle is skipped when causal. bench/bench_seqops.c
+ * compares against one cblas_sgemm per product per pair. */
+#include "ops/attention.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/core.h"
+#include "ops/vexp.h"
+
+int64_t ops_attention_offsets(int64_t *aoff, const int32_t *offs, int B, int NH) {
+    aoff[0] = 0;
+    for (int b = 0; b < B; b++) {
+        int64_t len = offs[b + 1] - offs[b];
+        aoff[b + 1] = aoff[b] + (int64_t)NH * len * len;
+    }
+    return aoff[B];
+}
+
+int64_t ops_attention_scratch_floats(int max_len, int D) {
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+#else
+    int nt = 1;
+#endif
+    return (int64_t)nt * (D + 1) * (max_len > 0 ? max_len : 1);
+}
+
+void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t *offs, int B, int NH, float p,
+                                uint64_t seed) {
+    float keep = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
+        int b = (int)(pair / NH), h = (int)(pair % NH);
+        int64_t len = offs[b + 1] - offs[b];
+        float *d = drop + aoff[b] + h * len * len;
+        mgsd_rng r;
+        mgsd_rng_seed(&r, seed ^ ((uint64_t)(pair + 1) * 0x9E3779B97F4A7C15ULL));
+        for (int64_t e = 0; e < len * len; e++) d[e] = mgsd_rng_uniform(&r) < p ? 0.0f : keep;
+    }
+}
+
+/* ---- optimised --------------------------------------------------------------------- */
+static inline void axpyf(float *y, float a, const float *x, int n) {
+#pragma omp simd
+    for (int d = 0; d < n; d++) y[d] += a * x[d];
+}
+
+/* kt[d * len + j] = k_j[d]: keys (or values) of one pair transposed, so that a row of
+ * scores is D axpys over contiguous j instead of len horizontal dot-product reductions. */
+static void transpose_pair(float *kt, const float *k, int len, int D, int64_t C3) {
+    for (int j = 0; j < len; j++)
+        for (int d = 0; d < D; d++) kt[(int64_t)d * len + j] = k[j * C3 + d];
+}
+
+void ops_attention_forward(float *out, float *att, float *scratch, const float *qkv, const float *drop,
+                           const int32_t *offs, const int64_t *aoff, int B, int C, int NH, int causal) {
+    const int D = C / NH;
+    const int64_t C3 = 3 * (int64_t)C;
+    const float scale = 1.0f / sqrtf((float)D);
+    int max_len = 0;
+    for (int b = 0; b < B; b++)
+        if (offs[b + 1] - offs[b] > max_len) max_len = offs[b + 1] - offs[b];
+#pragma omp parallel
+    {
+#ifdef _OPENMP
+    float *kt = scratch + (int64_t)omp_get_thread_num() * (D + 1) * max_len;
+#else
+    float *kt = scratch;
+#endif
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
+        int b = (int)(pair / NH), h = (int)(pair % NH);
+        int len = offs[b + 1] - offs[b];
+        const float *q = qkv + (int64_t)offs[b] * C3 + (int64_t)h * D;
+        const float *k = q + C, *v = q + 2 * C;
+        float *o = out + (int64_t)offs[b] * C + (int64_t)h * D;
+        float *P = att + aoff[b] + (int64_t)h * len * len;
+        const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
+        transpose_pair(kt, k, len, D, C3);
+        for (int i = 0; i < len; i++) {
+            int jn = causal ? i + 1 : len;
+            float *p = P + (int64_t)i * len;
+            const float *qi = q + i * C3;
+            for (int j = 0; j < jn; j++) p[j] = 0.0f;
+            for (int d = 0; d < D; d++) axpyf(p, qi[d] * scale, kt + (int64_t)d * len, jn);
+            float mx = -INFINITY;
+            for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
+            float sum = 0.0f;
+            for (int j = 0; j < jn; j++) {
+                p[j] = ops_expf(p[j] - mx);
+                sum += p[j];
+            }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < jn; j++) p[j] *= inv;
+            for (int j = jn; j < len; j++) p[j] = 0.0f;
+            float *oi = o + (int64_t)i * C;
+            memset(oi, 0, (size_t)D * sizeof(float));
+            for (int j = 0; j < jn; j++) {
+                float a = M ? p[j] * M[(int64_t)i * len + j] : p[j];
+                if (a != 0.0f) axpyf(oi, a, v + j * C3, D);
+            }
+        }
+    }
+    }
+}
+
+void ops_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *att,
+                            const float *drop, const int32_t *offs, const int64_t *aoff, int B, int C, int NH,
+                            int causal) {
+    const int D = C / NH;
+    const int64_t C3 = 3 * (int64_t)C;
+    const float scale = 1.0f / sqrtf((float)D);
+    int max_len = 0;
+    for (int b = 0; b < B; b++)
+        if (offs[b + 1] - offs[b] > max_len) max_len = offs[b + 1] - offs[b];
+#pragma omp parallel
+    {
+#ifdef _OPENMP
+        float *dp = scratch + (int64_t)omp_get_thread_num() * (D + 1) * max_len;
+#else
+        float *dp = scratch;
+#endif
+        float *vt = dp + max_len;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
+            int b = (int)(pair / NH), h = (int)(pair % NH);
+            int len = offs[b + 1] - offs[b];
+            int64_t base = (int64_t)offs[b] * C3 + (int64_t)h * D;
+            const float *q = qkv + base, *k = q + C, *v = q + 2 * C;
+            float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
+            const float *go = dout + (int64_t)offs[b] * C + (int64_t)h * D;
+            const float *P = att + aoff[b] + (int64_t)h * len * len;
+            const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
+            transpose_pair(vt, v, len, D, C3);
+            for (int i = 0; i < len; i++) {
+                int jn = causal ? i + 1 : len;
+                const float *p = P + (int64_t)i * len;
+                const float *m = M ? M + (int64_t)i * len : NULL;
+                const float *gi = go + (int64_t)i * C;
+                /* out_i = sum_j P_ij m_ij v_j: dv_j += P_ij m_ij dout_i, dP_ij = m_ij dout_i.v_j */
+                for (int j = 0; j < jn; j++) dp[j] = 0.0f;
+                for (int d = 0; d < D; d++) axpyf(dp, gi[d], vt + (int64_t)d * len, jn);
+                float pdot = 0.0f;
+                for (int j = 0; j < jn; j++) {
+                    float mj = m ? m[j] : 1.0f;
+                    float pm = p[j] * mj;
+                    if (pm != 0.0f) axpyf(dv + j * C3, pm, gi, D);
+                    dp[j] *= mj;
+                    pdot += dp[j] * p[j];
+                }
+                /* softmax: dS_ij = P_ij (dP_ij - sum_k dP_ik P_ik), times the score scale */
+                float *dqi = dq + i * C3;
+                const float *qi = q + i * C3;
+                for (int j = 0; j < jn; j++) {
+                    float ds = p[j] * (dp[j] - pdot) * scale;
+                    if (ds == 0.0f) continue;
+                    axpyf(dqi, ds, k + j * C3, D);
+                    axpyf(dk + j * C3, ds, qi, D);
+                }
+            }
+        }
+    }
+}
+
+/* ---- reference --------------------------------------------------------------------- */
+void ops_attention_forward_ref(float *out, float *att, const float *qkv, const float *drop, const int32_t *offs,
+                               const int64_t *aoff, int B, int C, int NH, int causal) {
+    const int D = C / NH;
+    const int64_t C3 = 3 * (int64_t)C;
+    const double scale = 1.0 / sqrt((double)D);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            int len = offs[b + 1] - offs[b];
+            float *P = att + aoff[b] + (int64_t)h * len * len;
+            for (int i = 0; i < len; i++) {
+                int64_t ti = offs[b] + i;
+                double mx = -INFINITY, sum = 0.0;
+                double s[4096];
+                MGSD_ASSERT(len <= 4096);
+                for (int j = 0; j < len; j++) {
+                    int64_t tj = offs[b] + j;
+                    double acc = 0.0;
+                    for (int d = 0; d < D; d++)
+                        acc += (double)qkv[ti * C3 + h * D + d] * qkv[tj * C3 + C + h * D + d];
+                    s[j] = acc * scale;
+                    if ((!causal || j <= i) && s[j] > mx) mx = s[j];
+                }
+                for (int j = 0; j < len; j++) {
+                    s[j] = (!causal || j <= i) ? exp(s[j] - mx) : 0.0;
+                    sum += s[j];
+                }
+                for (int j = 0; j < len; j++) P[(int64_t)i * len + j] = (float)(s[j] / sum);
+                for (int d = 0; d < D; d++) {
+                    double acc = 0.0;
+                    for (int j = 0; j < len; j++) {
+                        double a = P[(int64_t)i * len + j] * (drop ? drop[aoff[b] + (int64_t)h * len * len + (int64_t)i * len + j] : 1.0f);
+                        acc += a * qkv[(offs[b] + j) * C3 + 2 * C + h * D + d];
+                    }
+                    out[ti * C + h * D + d] = (float)acc;
+                }
+            }
+        }
+}
+
+void ops_attention_backward_ref(float *dqkv, const float *dout, const float *qkv, const float *att,
+                                const float *drop, const int32_t *offs, const int64_t *aoff, int B, int C, int NH,
+                                int causal) {
+    const int D = C / NH;
+    const int64_t C3 = 3 * (int64_t)C;
+    const double scale = 1.0 / sqrt((double)D);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            int len = offs[b + 1] - offs[b];
+            const float *P = att + aoff[b] + (int64_t)h * len * len;
+            const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
+            for (int i = 0; i < len; i++) {
+                int64_t ti = offs[b] + i;
+                double dP[4096], pdot = 0.0;
+                MGSD_ASSERT(len <= 4096);
+                for (int j = 0; j < len; j++) {
+                    int64_t tj = offs[b] + j;
+                    double m = M ? M[(int64_t)i * len + j] : 1.0, acc = 0.0;
+                    for (int d = 0; d < D; d++) {
+                        acc += (double)dout[ti * C + h * D + d] * qkv[tj * C3 + 2 * C + h * D + d];
+                        dqkv[tj * C3 + 2 * C + h * D + d] +=
+                            (float)(P[(int64_t)i * len + j] * m * dout[ti * C + h * D + d]);
+                    }
+                    dP[j] = (!causal || j <= i) ? acc * m : 0.0;
+                    pdot += dP[j] * P[(int64_t)i * len + j];
+                }
+                for (int j = 0; j < len; j++) {
+                    int64_t tj = offs[b] + j;
+                    double ds = P[(int64_t)i * len + j] * (dP[j] - pdot) * scale;
+                    for (int d = 0; d < D; d++) {
+                        dqkv[ti * C3 + h * D + d] += (float)(ds * qkv[tj * C3 + C + h * D + d]);
+                        dqkv[tj * C3 + C + h * D + d] += (float)(ds * qkv[ti * C3 + h * D + d]);
+                    }
+                }
+            }
+        }
+}
