@@ -87,4 +87,7 @@ mgsd_tensor *ag_reshape(mgsd_tape *t, mgsd_tensor *x, int ndim, const int *shape
 mgsd_tensor *ag_matmul(mgsd_tape *t, mgsd_tensor *a, mgsd_tensor *b, int ta, int tb);
 mgsd_tensor *ag_transpose2d(mgsd_tape *t, mgsd_tensor *x);
 
+/* Sequence, fused and recurrent ops. */
+#include "autograd/ag_seq.h"
+
 #endif
