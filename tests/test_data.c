@@ -114,6 +114,14 @@ static void test_csv_fixture(void) {
         CHECK_STR_EQ(seq_names(ds, "a,b"), "x y");
         mgsd_dataset_free(ds);
     }
+    /* quoted header names with escaped quotes (regression: the header was unescaped twice) */
+    CHECK_OK(load_str(&ds, "\"say \"\"hi\"\"\",user,\"item\"\n1,u,\"i\"\"x\"\n", &o));
+    if (ds) {
+        CHECK_STR_EQ(seq_names(ds, "u"), "i\"x");
+        mgsd_dataset_free(ds);
+    }
+    CHECK_STATUS(load_str(&ds, "user,\"item\n1,2\n", &o), MGSD_ERR_PARSE);
+    CHECK_CONTAINS(mgsd_last_error(), "mem:1: CSV header: unterminated quoted field");
     /* trailing comma and blanks around unquoted fields are accepted */
     CHECK_OK(load_str(&ds, "item_id:token, user_id:token ,ts\n i , u , 2 ,\nj,u,1\n", &o));
     if (ds) {

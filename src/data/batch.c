@@ -64,12 +64,14 @@ static void batch_put(mgsd_batch *b, int32_t user, int32_t target, const int32_t
     int row = b->B;
     int L = b->L;
     int32_t len = n < L ? n : L;
-    const int32_t *src = items + (n - len);
     int32_t *pad = b->padded + (size_t)row * L;
-    memcpy(pad, src, (size_t)len * sizeof *pad);
-    if (len < L) memset(pad + len, 0, (size_t)(L - len) * sizeof *pad);
     int32_t o = b->offs[row];
-    memcpy(b->items + o, src, (size_t)len * sizeof *src);
+    if (len > 0) {
+        const int32_t *src = items + (n - len);
+        memmove(pad, src, (size_t)len * sizeof *pad); /* src may be pad itself */
+        memcpy(b->items + o, pad, (size_t)len * sizeof *pad);
+    }
+    if (len < L) memset(pad + len, 0, (size_t)(L - len) * sizeof *pad);
     b->offs[row + 1] = o + len;
     b->users[row] = user;
     b->targets[row] = target;

@@ -283,7 +283,7 @@ static int column_role(const char *s, size_t n) {
 }
 
 static int looks_like_inter_header(const char *s, size_t n) {
-    if (!memchr(s, '\t', n) && !memchr(s, ':', n)) return 0;
+    if (!memchr(s, '\t', n)) return 0; /* an .inter header has >= 2 TAB-separated columns */
     static const char *types[] = {":token", ":float", ":token_seq", ":float_seq"};
     for (size_t k = 0; k < 4; k++) {
         size_t m = strlen(types[k]);
@@ -432,12 +432,18 @@ static long split_csv(char *s, size_t n, field *out, size_t max, const char **wh
 static mgsd_status read_csv(line_reader *lr, data_raw *r, char *line, size_t len) {
     header_map h = {0};
     const char *why = NULL;
-    /* The header is split with quote handling too, then matched by name. */
-    long hn = split_csv(line, len, NULL, 0, &why);
-    if (hn < 0) return lr_err(lr, MGSD_ERR_PARSE, "CSV header: %s", why);
-    h.fields = mgsd_malloc((size_t)hn * sizeof *h.fields);
+    /* The header is split with quote handling too (unescaping in place, so only once),
+     * then matched by name. Commas + 1 bounds the field count. */
+    size_t max_fields = 1;
+    for (size_t k = 0; k < len; k++) max_fields += line[k] == ',';
+    h.fields = mgsd_malloc(max_fields * sizeof *h.fields);
     if (!h.fields) return MGSD_ERR_NOMEM;
-    h.nf = (size_t)split_csv(line, len, h.fields, (size_t)hn, &why);
+    long hn = split_csv(line, len, h.fields, max_fields, &why);
+    if (hn < 0) {
+        mgsd_free(h.fields);
+        return lr_err(lr, MGSD_ERR_PARSE, "CSV header: %s", why);
+    }
+    h.nf = (size_t)hn;
     h.cu = h.ci = h.ct = SIZE_MAX;
     for (size_t k = 0; k < h.nf; k++) {
         int role = column_role(h.fields[k].s, h.fields[k].n);
