@@ -1,7 +1,7 @@
 /* End-to-end: a 2-layer causal transformer learns the toy successor task (model/toy.c).
- * With 10% random transitions the best achievable loss is about
- * -(0.9+0.1/39) ln(0.9+0.1/39) - 38 (0.1/39) ln(0.1/39) ~ 0.5; we require < 0.9
- * after 300 steps, starting from ln(40) ~ 3.69, and no heap allocation after warm-up. */
+ * Histories contain 10% random transitions but the target is always the successor of
+ * the last item, so the loss can approach 0. Starting from about ln(40) ~ 3.69 we require
+ * < 0.3 after the run (measured: 0.016 at 300 steps), and no heap allocation after warm-up. */
 #include "model/toy.h"
 #include "test_util.h"
 
@@ -14,7 +14,7 @@ int main(void) {
     printf("toy: first loss %.3f, last loss %.3f, %.2f s, %.0f tokens/s, %llu allocations after warm-up\n",
            r.first_loss, r.last_loss, r.seconds, r.tokens_per_second, (unsigned long long)r.allocs_after_warmup);
     CHECK(r.first_loss > 3.0f);
-    CHECK(r.last_loss < 0.9f);
+    CHECK(r.last_loss < 0.3f);
     CHECK_INT_EQ(r.allocs_after_warmup, 0);
     /* deterministic for a seed */
     toy_result r2;

@@ -1,0 +1,112 @@
+/* mgsd evaluation: full ranking of all items for validation/test users, RecBole
+ * metrics (hit, ndcg, mrr, recall at several K), exact top-K selection, optional
+ * grouping by history length, and the noise-detection report (precision, recall,
+ * ROC AUC) for models that estimate per-item clean probabilities.
+ *
+ * Rank convention (0-based rank r of the target among items 1..N-1):
+ *   r = #{ i : score[i] > score[target] } + #{ i < target : score[i] == score[target] }
+ * i.e. ties are broken by item id, lower id first, the same order mgsd_eval_topk uses,
+ * so "target in top K" <=> r < K. Item 0 (padding) never counts. NaN scores are an
+ * error (MGSD_ERR_NUMERIC). With history masking on, the user's history items (except the
+ * target itself) are excluded before ranking, like scores of -inf.
+ *
+ * Per-user metrics at K: hit = [r < K], recall = hit (one relevant item per user),
+ * mrr = 1/(r+1) if r < K else 0, ndcg = 1/log2(r+2) if r < K else 0; averaged over
+ * users. Keys are RecBole's lowercase "hit@10", "ndcg@10", "mrr@10", "recall@10". */
+#ifndef MGSD_EVAL_H
+#define MGSD_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mgsd/core.h"
+#include "mgsd/data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MGSD_EVAL_MAX_KS 16
+#define MGSD_EVAL_MAX_BUCKETS 16
+
+/* The model: write scores for all N items (padding included) of every row of the
+ * batch into scores[b * n_items + i], b < batch->B. Anything written for item 0 is
+ * ignored. Called from one thread at a time. */
+typedef mgsd_status (*mgsd_score_fn)(void *model, const mgsd_batch *batch, float *scores);
+
+typedef struct mgsd_eval_options {
+    int batch_size;                        /* users per score call (default 256) */
+    int L;                                 /* history length; <= 0: the dataset's */
+    int n_ks;                              /* default 3 */
+    int ks[MGSD_EVAL_MAX_KS];              /* default {5, 10, 20} */
+    int mask_history;                      /* 0 (RecBole reference behaviour) */
+    /* History-length buckets (full history length before truncation): with edges
+     * e_0 < e_1 < ... the buckets are [1,e_0), [e_0,e_1), ..., [e_last, inf).
+     * n_bucket_edges = 0 disables grouping. At most MGSD_EVAL_MAX_BUCKETS - 1 edges. */
+    int n_bucket_edges;
+    int bucket_edges[MGSD_EVAL_MAX_BUCKETS - 1];
+} mgsd_eval_options;
+
+void mgsd_eval_options_default(mgsd_eval_options *o);
+
+/* Means over users. Metric arrays are indexed like ks. */
+typedef struct mgsd_eval_metrics {
+    int64_t n_users;
+    double hit[MGSD_EVAL_MAX_KS];
+    double ndcg[MGSD_EVAL_MAX_KS];
+    double mrr[MGSD_EVAL_MAX_KS];
+    double recall[MGSD_EVAL_MAX_KS];
+} mgsd_eval_metrics;
+
+typedef struct mgsd_eval_result {
+    int n_ks;
+    int ks[MGSD_EVAL_MAX_KS];
+    mgsd_eval_metrics all;
+    int n_buckets;                               /* 0 when grouping is off */
+    int bucket_lo[MGSD_EVAL_MAX_BUCKETS];        /* inclusive */
+    int bucket_hi[MGSD_EVAL_MAX_BUCKETS];        /* exclusive; INT32_MAX for the last */
+    mgsd_eval_metrics bucket[MGSD_EVAL_MAX_BUCKETS];
+    double seconds;                              /* wall time of the evaluation */
+} mgsd_eval_result;
+
+/* Evaluate the valid or test split of ds: batches in user order, one score call per
+ * batch, ranks computed in parallel (OpenMP) and summed in user order (deterministic). */
+mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_fn score, void *model,
+                          const mgsd_eval_options *opt, mgsd_eval_result *out);
+
+/* Rank of `target` (convention above) among items 1..n_items-1 of one score row. With
+ * history != NULL and n_hist > 0 those items (except the target) are excluded. */
+mgsd_status mgsd_eval_rank(const float *scores, int32_t n_items, int32_t target, const int32_t *history,
+                           int32_t n_hist, int64_t *rank);
+
+/* Value of a metric key ("hit@10", "ndcg@5", "mrr@20", "recall@10") of the overall means.
+ * MGSD_ERR_NOT_FOUND for an unknown metric or a K that was not evaluated. */
+mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value);
+/* Enumerate all metrics (in the order hit, mrr, ndcg, recall; each for all K): index in
+ * 0 .. 4*n_ks-1. Writes the key ("ndcg@10") into key[cap] and the value. */
+mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value);
+
+/* Exact top-k of one score row without a full sort: indices and scores in rank order
+ * (same ordering as the rank convention: higher score first, ties by lower id).
+ * Item 0 is skipped; items listed in exclude[0..n_exclude-1] are skipped. Returns the
+ * number found in *n_out (< k when fewer candidates exist). */
+mgsd_status mgsd_eval_topk(const float *scores, int32_t n_items, int k, const int32_t *exclude,
+                           int32_t n_exclude, int32_t *ids, float *top_scores, int *n_out);
+
+/* Noise detection: clean_prob[i] is the model's probability that interaction i is clean,
+ * is_noise[i] the ground truth (1 = planted noise). An interaction is flagged as noise
+ * when clean_prob < threshold (0.5). AUC is of the noise score 1 - clean_prob against
+ * is_noise, exact (Mann-Whitney U with ties counting 1/2); NaN when a class is empty.
+ * precision = TP / flagged (0 if nothing flagged), recall = TP / noisy (0 if no noise). */
+typedef struct mgsd_noise_report {
+    int64_t n, n_noise, n_flagged, true_positives;
+    double threshold;
+    double precision, recall, f1, auc;
+} mgsd_noise_report;
+
+mgsd_status mgsd_eval_noise(const float *clean_prob, const uint8_t *is_noise, int64_t n, double threshold,
+                            mgsd_noise_report *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

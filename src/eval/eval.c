@@ -1,0 +1,220 @@
+/* Full-ranking evaluation (RecBole protocol): ranks of the target among all items,
+ * Hit / NDCG / MRR / Recall at several K, history-length buckets. The rank convention
+ * (strictly greater scores plus equal scores at lower item ids) is documented in
+ * include/mgsd/eval.h and docs/data.md. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "data/data_internal.h"
+#include "mgsd/eval.h"
+
+void mgsd_eval_options_default(mgsd_eval_options *o) {
+    memset(o, 0, sizeof *o);
+    o->batch_size = 256;
+    o->L = 0;
+    o->n_ks = 3;
+    o->ks[0] = 5;
+    o->ks[1] = 10;
+    o->ks[2] = 20;
+    o->mask_history = 0;
+    o->n_bucket_edges = 0;
+}
+
+/* Count of items ranked before the target; -1 if the target's score is NaN, -2 if any
+ * other score is NaN. */
+static int64_t rank_row(const float *s, int32_t n, int32_t target, const int32_t *hist, int32_t n_hist) {
+    float t = s[target];
+    if (t != t) return -1;
+    int64_t c = 0;
+    int nan = 0;
+    for (int32_t i = 1; i < target; i++) {
+        c += s[i] >= t;
+        nan |= s[i] != s[i];
+    }
+    for (int32_t i = target + 1; i < n; i++) {
+        c += s[i] > t;
+        nan |= s[i] != s[i];
+    }
+    if (nan) return -2;
+    /* Masked history: remove each distinct history item (not the target) that counted. */
+    for (int32_t k = 0; k < n_hist; k++) {
+        int32_t h = hist[k];
+        if (h <= 0 || h >= n || h == target) continue;
+        int seen = 0;
+        for (int32_t j = 0; j < k; j++)
+            if (hist[j] == h) {
+                seen = 1;
+                break;
+            }
+        if (seen) continue;
+        c -= h < target ? s[h] >= t : s[h] > t;
+    }
+    return c;
+}
+
+mgsd_status mgsd_eval_rank(const float *scores, int32_t n_items, int32_t target, const int32_t *history,
+                           int32_t n_hist, int64_t *rank) {
+    MGSD_CHECK_ARG(scores && rank && n_items >= 2);
+    MGSD_CHECK_ARG(n_hist >= 0 && (history || n_hist == 0));
+    if (target < 1 || target >= n_items)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "target item %d outside 1..%d", (int)target, (int)n_items - 1);
+    int64_t r = rank_row(scores, n_items, target, history, n_hist);
+    if (r < 0) return mgsd_error(MGSD_ERR_NUMERIC, "NaN in scores (%s)", r == -1 ? "target" : "other item");
+    *rank = r;
+    return MGSD_OK;
+}
+
+static void metrics_add(mgsd_eval_metrics *m, const int *ks, int n_ks, int64_t r) {
+    m->n_users++;
+    for (int j = 0; j < n_ks; j++) {
+        if (r < ks[j]) {
+            m->hit[j] += 1.0;
+            m->recall[j] += 1.0;
+            m->mrr[j] += 1.0 / (double)(r + 1);
+            m->ndcg[j] += 1.0 / log2((double)r + 2.0);
+        }
+    }
+}
+
+static void metrics_finish(mgsd_eval_metrics *m, int n_ks) {
+    if (!m->n_users) return;
+    double inv = 1.0 / (double)m->n_users;
+    for (int j = 0; j < n_ks; j++) {
+        m->hit[j] *= inv;
+        m->recall[j] *= inv;
+        m->mrr[j] *= inv;
+        m->ndcg[j] *= inv;
+    }
+}
+
+mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_fn score, void *model,
+                          const mgsd_eval_options *opt, mgsd_eval_result *out) {
+    MGSD_CHECK_ARG(ds && score && out);
+    MGSD_CHECK_ARG(split == MGSD_SPLIT_VALID || split == MGSD_SPLIT_TEST);
+    mgsd_eval_options def;
+    if (!opt) {
+        mgsd_eval_options_default(&def);
+        opt = &def;
+    }
+    if (opt->batch_size <= 0) return mgsd_error(MGSD_ERR_CONFIG, "eval batch size must be positive");
+    if (opt->n_ks < 1 || opt->n_ks > MGSD_EVAL_MAX_KS)
+        return mgsd_error(MGSD_ERR_CONFIG, "number of K values must be 1..%d", MGSD_EVAL_MAX_KS);
+    for (int j = 0; j < opt->n_ks; j++)
+        if (opt->ks[j] < 1) return mgsd_error(MGSD_ERR_CONFIG, "topk value %d must be >= 1", opt->ks[j]);
+    if (opt->n_bucket_edges < 0 || opt->n_bucket_edges > MGSD_EVAL_MAX_BUCKETS - 1)
+        return mgsd_error(MGSD_ERR_CONFIG, "at most %d bucket edges", MGSD_EVAL_MAX_BUCKETS - 1);
+    for (int j = 0; j < opt->n_bucket_edges; j++)
+        if (opt->bucket_edges[j] < 2 || (j > 0 && opt->bucket_edges[j] <= opt->bucket_edges[j - 1]))
+            return mgsd_error(MGSD_ERR_CONFIG, "bucket edges must be increasing and >= 2");
+
+    double t0 = mgsd_now();
+    memset(out, 0, sizeof *out);
+    out->n_ks = opt->n_ks;
+    memcpy(out->ks, opt->ks, sizeof out->ks);
+    if (opt->n_bucket_edges > 0) {
+        out->n_buckets = opt->n_bucket_edges + 1;
+        for (int j = 0; j < out->n_buckets; j++) {
+            out->bucket_lo[j] = j == 0 ? 1 : opt->bucket_edges[j - 1];
+            out->bucket_hi[j] = j < opt->n_bucket_edges ? opt->bucket_edges[j] : INT32_MAX;
+        }
+    }
+
+    int L = opt->L > 0 ? opt->L : ds->max_len;
+    int32_t N = ds->n_items;
+    mgsd_batcher *bt = NULL;
+    mgsd_batch b;
+    memset(&b, 0, sizeof b);
+    float *scores = NULL;
+    int64_t *ranks = NULL;
+    mgsd_status st = mgsd_batcher_init(&bt, ds, split, opt->batch_size, L);
+    if (st != MGSD_OK) return st;
+    if ((st = mgsd_batch_init(&b, opt->batch_size, L)) != MGSD_OK) goto done;
+    scores = mgsd_malloc((size_t)opt->batch_size * (size_t)N * sizeof *scores);
+    ranks = mgsd_malloc((size_t)opt->batch_size * sizeof *ranks);
+    if (!scores || !ranks) {
+        st = MGSD_ERR_NOMEM;
+        goto done;
+    }
+    int64_t nb = mgsd_batcher_num_batches(bt);
+    for (int64_t bi = 0; bi < nb; bi++) {
+        if ((st = mgsd_batcher_fill(bt, bi, &b)) != MGSD_OK) goto done;
+        if ((st = score(model, &b, scores)) != MGSD_OK) goto done;
+        int B = b.B;
+        int mask = opt->mask_history;
+#pragma omp parallel for schedule(static) if (B >= 16)
+        for (int r = 0; r < B; r++) {
+            const int32_t *hist = NULL;
+            int32_t nh = 0;
+            if (mask) {
+                hist = ds->items + ds->user_offs[b.users[r]];
+                nh = b.full_lens[r];
+            }
+            ranks[r] = rank_row(scores + (size_t)r * N, N, b.targets[r], hist, nh);
+        }
+        for (int r = 0; r < B; r++) {
+            if (ranks[r] < 0) {
+                st = mgsd_error(MGSD_ERR_NUMERIC, "model produced NaN scores for user '%s'",
+                                mgsd_dataset_user_name(ds, b.users[r]));
+                goto done;
+            }
+            metrics_add(&out->all, out->ks, out->n_ks, ranks[r]);
+            for (int j = 0; j < out->n_buckets; j++)
+                if (b.full_lens[r] >= out->bucket_lo[j] && b.full_lens[r] < out->bucket_hi[j])
+                    metrics_add(&out->bucket[j], out->ks, out->n_ks, ranks[r]);
+        }
+    }
+    metrics_finish(&out->all, out->n_ks);
+    for (int j = 0; j < out->n_buckets; j++) metrics_finish(&out->bucket[j], out->n_ks);
+    out->seconds = mgsd_now() - t0;
+done:
+    mgsd_free(scores);
+    mgsd_free(ranks);
+    mgsd_batch_free(&b);
+    mgsd_batcher_free(bt);
+    return st;
+}
+
+static const char *const metric_names[4] = {"hit", "mrr", "ndcg", "recall"};
+
+static const double *metric_array(const mgsd_eval_metrics *m, int which) {
+    switch (which) {
+    case 0: return m->hit;
+    case 1: return m->mrr;
+    case 2: return m->ndcg;
+    default: return m->recall;
+    }
+}
+
+mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value) {
+    MGSD_CHECK_ARG(r && key && value);
+    const char *at = strchr(key, '@');
+    if (!at) return mgsd_error(MGSD_ERR_NOT_FOUND, "metric key '%s' has no '@K'", key);
+    size_t n = (size_t)(at - key);
+    int k = 0;
+    for (const char *p = at + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || k > 100000000) return mgsd_error(MGSD_ERR_NOT_FOUND, "bad K in '%s'", key);
+        k = k * 10 + (*p - '0');
+    }
+    for (int w = 0; w < 4; w++) {
+        if (strlen(metric_names[w]) != n || strncmp(metric_names[w], key, n) != 0) continue;
+        for (int j = 0; j < r->n_ks; j++)
+            if (r->ks[j] == k) {
+                *value = metric_array(&r->all, w)[j];
+                return MGSD_OK;
+            }
+        return mgsd_error(MGSD_ERR_NOT_FOUND, "metric '%s': K=%d was not evaluated", key, k);
+    }
+    return mgsd_error(MGSD_ERR_NOT_FOUND, "unknown metric '%s' (expected hit, mrr, ndcg or recall)", key);
+}
+
+mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value) {
+    MGSD_CHECK_ARG(r && key && cap > 0 && value);
+    if (index < 0 || index >= 4 * r->n_ks)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "metric index %d outside 0..%d", index, 4 * r->n_ks - 1);
+    int w = index / r->n_ks, j = index % r->n_ks;
+    snprintf(key, cap, "%s@%d", metric_names[w], r->ks[j]);
+    *value = metric_array(&r->all, w)[j];
+    return MGSD_OK;
+}

@@ -1,0 +1,248 @@
+/* Tests of full-ranking evaluation on hand-computed rankings: tie convention, K larger
+ * than the number of items, target at rank 1 and just outside K, history masking, NaN,
+ * length buckets, metric keys; top-k against a full-sort reference; noise report. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgsd/data.h"
+#include "mgsd/eval.h"
+#include "test_util.h"
+
+static void test_rank_ties(void) {
+    /* items 1..5; item 0 has a huge score that must not count */
+    const float s[6] = {999.f, 0.5f, 0.9f, 0.5f, 0.1f, 0.5f};
+    int64_t r = -1;
+    CHECK_OK(mgsd_eval_rank(s, 6, 3, NULL, 0, &r));
+    CHECK_INT_EQ(r, 2); /* item 2 greater, item 1 ties with a lower id */
+    CHECK_OK(mgsd_eval_rank(s, 6, 1, NULL, 0, &r));
+    CHECK_INT_EQ(r, 1);
+    CHECK_OK(mgsd_eval_rank(s, 6, 5, NULL, 0, &r));
+    CHECK_INT_EQ(r, 3);
+    CHECK_OK(mgsd_eval_rank(s, 6, 4, NULL, 0, &r));
+    CHECK_INT_EQ(r, 4);
+    CHECK_OK(mgsd_eval_rank(s, 6, 2, NULL, 0, &r));
+    CHECK_INT_EQ(r, 0);
+    /* masking removes history items (duplicates once, never the target) */
+    const int32_t h[4] = {2, 2, 1, 3};
+    CHECK_OK(mgsd_eval_rank(s, 6, 3, h, 4, &r));
+    CHECK_INT_EQ(r, 0);
+    CHECK_OK(mgsd_eval_rank(s, 6, 5, h, 3, &r));
+    CHECK_INT_EQ(r, 1); /* item 3 still ties with a lower id */
+    CHECK_STATUS(mgsd_eval_rank(s, 6, 0, NULL, 0, &r), MGSD_ERR_INVALID_ARG);
+    CHECK_STATUS(mgsd_eval_rank(s, 6, 6, NULL, 0, &r), MGSD_ERR_INVALID_ARG);
+    float sn[4] = {0, 1, NAN, 2};
+    CHECK_STATUS(mgsd_eval_rank(sn, 4, 2, NULL, 0, &r), MGSD_ERR_NUMERIC);
+    CHECK_STATUS(mgsd_eval_rank(sn, 4, 1, NULL, 0, &r), MGSD_ERR_NUMERIC);
+}
+
+/* Model: score(i) = -i, so item i has rank i-1; item 0 gets +inf (must be ignored). */
+typedef struct {
+    int32_t n_items;
+    int calls;
+    int nan;
+} stub_model;
+
+static mgsd_status stub_score(void *m, const mgsd_batch *b, float *scores) {
+    stub_model *sm = m;
+    sm->calls++;
+    for (int r = 0; r < b->B; r++) {
+        float *row = scores + (size_t)r * sm->n_items;
+        row[0] = INFINITY;
+        for (int32_t i = 1; i < sm->n_items; i++) row[i] = -(float)i;
+        if (sm->nan) row[1] = NAN;
+    }
+    return MGSD_OK;
+}
+
+static void test_eval_run(void) {
+    const char *text = "u1 a b c d\nu2 b c d a\nu3 c d a b\n";
+    mgsd_data_options o;
+    mgsd_data_options_default(&o);
+    o.user_inter_num_interval = "";
+    o.item_inter_num_interval = "";
+    mgsd_dataset *ds = NULL;
+    CHECK_OK(mgsd_dataset_load_buffer(&ds, text, strlen(text), "mem", &o));
+    if (!ds) return;
+    CHECK_INT_EQ(mgsd_dataset_num_items(ds), 5);
+    stub_model sm = {5, 0, 0};
+    mgsd_eval_options eo;
+    mgsd_eval_options_default(&eo);
+    CHECK_INT_EQ(eo.n_ks, 3);
+    CHECK_INT_EQ(eo.ks[2], 20);
+    eo.batch_size = 2;
+    eo.n_ks = 6;
+    int ks[6] = {1, 2, 3, 4, 5, 10};
+    memcpy(eo.ks, ks, sizeof ks);
+    eo.n_bucket_edges = 1;
+    eo.bucket_edges[0] = 3;
+    mgsd_eval_result res;
+    /* test: ranks u1 3 (d), u2 0 (a), u3 1 (b) */
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, stub_score, &sm, &eo, &res));
+    CHECK_INT_EQ(sm.calls, 2);
+    CHECK_INT_EQ(res.all.n_users, 3);
+    double v;
+    CHECK_OK(mgsd_eval_get(&res, "hit@1", &v));
+    CHECK_NEAR(v, 1.0 / 3, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "hit@2", &v));
+    CHECK_NEAR(v, 2.0 / 3, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "hit@3", &v)); /* u1 just outside K=3 */
+    CHECK_NEAR(v, 2.0 / 3, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "hit@4", &v));
+    CHECK_NEAR(v, 1.0, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "hit@10", &v)); /* K larger than the item count */
+    CHECK_NEAR(v, 1.0, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "recall@3", &v));
+    CHECK_NEAR(v, 2.0 / 3, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "mrr@2", &v));
+    CHECK_NEAR(v, 0.5, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "mrr@5", &v));
+    CHECK_NEAR(v, (1 + 0.5 + 0.25) / 3, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "ndcg@5", &v));
+    CHECK_NEAR(v, (1 + 1 / log2(3.0) + 1 / log2(5.0)) / 3, 1e-12);
+    CHECK_OK(mgsd_eval_get(&res, "ndcg@1", &v));
+    CHECK_NEAR(v, 1.0 / 3, 1e-12);
+    CHECK_STATUS(mgsd_eval_get(&res, "hit@7", &v), MGSD_ERR_NOT_FOUND);
+    CHECK_STATUS(mgsd_eval_get(&res, "auc@5", &v), MGSD_ERR_NOT_FOUND);
+    CHECK_STATUS(mgsd_eval_get(&res, "hit", &v), MGSD_ERR_NOT_FOUND);
+    char key[32];
+    CHECK_OK(mgsd_eval_entry(&res, 0, key, sizeof key, &v));
+    CHECK_STR_EQ(key, "hit@1");
+    CHECK_OK(mgsd_eval_entry(&res, 6 + 1, key, sizeof key, &v));
+    CHECK_STR_EQ(key, "mrr@2");
+    CHECK_NEAR(v, 0.5, 1e-12);
+    CHECK_OK(mgsd_eval_entry(&res, 23, key, sizeof key, &v));
+    CHECK_STR_EQ(key, "recall@10");
+    CHECK_STATUS(mgsd_eval_entry(&res, 24, key, sizeof key, &v), MGSD_ERR_INVALID_ARG);
+    /* buckets: all test histories have 3 items -> bucket [3, inf) */
+    CHECK_INT_EQ(res.n_buckets, 2);
+    CHECK_INT_EQ(res.bucket[0].n_users, 0);
+    CHECK_INT_EQ(res.bucket[1].n_users, 3);
+    CHECK_NEAR(res.bucket[1].hit[1], 2.0 / 3, 1e-12);
+    /* masking: every target moves to rank 0 */
+    eo.mask_history = 1;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, stub_score, &sm, &eo, &res));
+    CHECK_NEAR(res.all.hit[0], 1.0, 1e-12);
+    CHECK_NEAR(res.all.ndcg[0], 1.0, 1e-12);
+    /* valid: targets c (rank 2), d (rank 3), a (rank 0), histories of length 2 */
+    eo.mask_history = 0;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_VALID, stub_score, &sm, &eo, &res));
+    CHECK_NEAR(res.all.hit[2], 2.0 / 3, 1e-12);
+    CHECK_NEAR(res.all.mrr[5], (1.0 / 3 + 0.25 + 1) / 3, 1e-12);
+    CHECK_INT_EQ(res.bucket[0].n_users, 3);
+    /* errors */
+    sm.nan = 1;
+    CHECK_STATUS(mgsd_eval_run(ds, MGSD_SPLIT_TEST, stub_score, &sm, &eo, &res), MGSD_ERR_NUMERIC);
+    CHECK_CONTAINS(mgsd_last_error(), "NaN");
+    sm.nan = 0;
+    CHECK_STATUS(mgsd_eval_run(ds, MGSD_SPLIT_TRAIN, stub_score, &sm, &eo, &res), MGSD_ERR_INVALID_ARG);
+    eo.ks[0] = 0;
+    CHECK_STATUS(mgsd_eval_run(ds, MGSD_SPLIT_TEST, stub_score, &sm, &eo, &res), MGSD_ERR_CONFIG);
+    mgsd_dataset_free(ds);
+}
+
+typedef struct {
+    float s;
+    int32_t i;
+} pair;
+
+static int cmp_pair(const void *a, const void *b) {
+    const pair *x = a, *y = b;
+    if (x->s != y->s) return x->s > y->s ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static void test_topk(void) {
+    int32_t N = 1000;
+    float *s = malloc((size_t)N * sizeof *s);
+    pair *ref = malloc((size_t)N * sizeof *ref);
+    int32_t *ids = malloc(2000 * sizeof *ids);
+    float *ts = malloc(2000 * sizeof *ts);
+    mgsd_rng rng;
+    mgsd_rng_seed(&rng, 7);
+    for (int32_t i = 0; i < N; i++) s[i] = (float)mgsd_rng_below(&rng, 50) / 10.f; /* many ties */
+    s[0] = 100.f;
+    int n_ref = 0;
+    for (int32_t i = 1; i < N; i++) ref[n_ref++] = (pair){s[i], i};
+    qsort(ref, (size_t)n_ref, sizeof *ref, cmp_pair);
+    int kk[4] = {1, 10, 999, 2000};
+    for (int t = 0; t < 4; t++) {
+        int n = -1;
+        CHECK_OK(mgsd_eval_topk(s, N, kk[t], NULL, 0, ids, ts, &n));
+        CHECK_INT_EQ(n, kk[t] < N - 1 ? kk[t] : N - 1);
+        int bad = 0;
+        for (int j = 0; j < n; j++) bad += ids[j] != ref[j].i || ts[j] != ref[j].s;
+        CHECK_INT_EQ(bad, 0);
+    }
+    /* rank of the item at top-k position p is p */
+    int n = 0;
+    CHECK_OK(mgsd_eval_topk(s, N, 50, NULL, 0, ids, ts, &n));
+    int bad = 0;
+    for (int j = 0; j < n; j++) {
+        int64_t r;
+        mgsd_eval_rank(s, N, ids[j], NULL, 0, &r);
+        bad += r != j;
+    }
+    CHECK_INT_EQ(bad, 0);
+    /* exclusion */
+    int32_t ex[3] = {ref[0].i, ref[2].i, 0};
+    CHECK_OK(mgsd_eval_topk(s, N, 3, ex, 3, ids, ts, &n));
+    CHECK_INT_EQ(n, 3);
+    CHECK_INT_EQ(ids[0], ref[1].i);
+    CHECK_INT_EQ(ids[1], ref[3].i);
+    CHECK_INT_EQ(ids[2], ref[4].i);
+    /* NaN never ranks; tiny N */
+    float s3[3] = {0, NAN, 1};
+    CHECK_OK(mgsd_eval_topk(s3, 3, 5, NULL, 0, ids, ts, &n));
+    CHECK_INT_EQ(n, 1);
+    CHECK_INT_EQ(ids[0], 2);
+    CHECK_STATUS(mgsd_eval_topk(s3, 3, 0, NULL, 0, ids, ts, &n), MGSD_ERR_INVALID_ARG);
+    free(s);
+    free(ref);
+    free(ids);
+    free(ts);
+}
+
+static void test_noise_report(void) {
+    const float p[5] = {0.1f, 0.4f, 0.4f, 0.8f, 0.9f};
+    const uint8_t y[5] = {1, 1, 0, 0, 1};
+    mgsd_noise_report r;
+    CHECK_OK(mgsd_eval_noise(p, y, 5, 0.5, &r));
+    CHECK_INT_EQ(r.n_noise, 3);
+    CHECK_INT_EQ(r.n_flagged, 3);
+    CHECK_INT_EQ(r.true_positives, 2);
+    CHECK_NEAR(r.precision, 2.0 / 3, 1e-12);
+    CHECK_NEAR(r.recall, 2.0 / 3, 1e-12);
+    CHECK_NEAR(r.f1, 2.0 / 3, 1e-12);
+    CHECK_NEAR(r.auc, 3.5 / 6, 1e-12);
+    /* perfect and inverted detectors */
+    const float q[4] = {0.1f, 0.2f, 0.7f, 0.9f};
+    const uint8_t z[4] = {1, 1, 0, 0}, zi[4] = {0, 0, 1, 1};
+    CHECK_OK(mgsd_eval_noise(q, z, 4, 0.5, &r));
+    CHECK_NEAR(r.auc, 1.0, 1e-12);
+    CHECK_NEAR(r.precision, 1.0, 1e-12);
+    CHECK_OK(mgsd_eval_noise(q, zi, 4, 0.5, &r));
+    CHECK_NEAR(r.auc, 0.0, 1e-12);
+    CHECK_NEAR(r.recall, 0.0, 1e-12);
+    /* all tied: 0.5 */
+    const float t[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+    CHECK_OK(mgsd_eval_noise(t, z, 4, 0.5, &r));
+    CHECK_NEAR(r.auc, 0.5, 1e-12);
+    CHECK_INT_EQ(r.n_flagged, 0);
+    CHECK_NEAR(r.precision, 0.0, 0);
+    /* one class only: AUC undefined */
+    const uint8_t none[4] = {0, 0, 0, 0};
+    CHECK_OK(mgsd_eval_noise(q, none, 4, 0.5, &r));
+    CHECK(isnan(r.auc));
+    float bad[2] = {NAN, 0.5f};
+    CHECK_STATUS(mgsd_eval_noise(bad, z, 2, 0.5, &r), MGSD_ERR_NUMERIC);
+}
+
+int main(void) {
+    test_rank_ties();
+    test_eval_run();
+    test_topk();
+    test_noise_report();
+    return test_summary();
+}
