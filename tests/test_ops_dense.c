@@ -82,6 +82,22 @@ static void test_unary_kernels(void) {
     mgsd_free(x), mgsd_free(dy);
 }
 
+/* The fast erf/exp behind gelu against glibc on a fine grid. */
+static void test_fast_math(void) {
+    double e_erf = 0, e_exp = 0;
+    for (int i = -200000; i <= 200000; i++) {
+        float x = (float)i * 5e-5f; /* [-10, 10] */
+        double a = fabs((double)ops_erf_fast(x) - erf((double)x));
+        double r = fabs((double)ops_exp_fast(x) - exp((double)x)) / exp((double)x);
+        if (a > e_erf) e_erf = a;
+        if (r > e_exp) e_exp = r;
+    }
+    printf("fast erf max abs error %.3g, fast exp max rel error %.3g on [-10, 10]\n", e_erf, e_exp);
+    CHECK(e_erf < 5e-7);
+    CHECK(e_exp < 5e-7);
+    CHECK(ops_exp_fast(-200.0f) >= 0.0f && ops_exp_fast(-200.0f) < 1e-37f);
+}
+
 static void test_layernorm_kernels(void) {
     int64_t N = test_quick() ? 256 : 4096;
     int C = 128;
@@ -448,6 +464,7 @@ int main(void) {
     mgsd_rng_seed(&rng_, 2024);
     test_binary_kernels();
     test_unary_kernels();
+    test_fast_math();
     test_layernorm_kernels();
     test_softmax_kernels();
     test_cosine_kernels();
