@@ -167,6 +167,10 @@ static void test_scatter_kernels(void) {
     ops_scatter_add_rows_ref(d2, dout, idx, M, C);
     /* per column the threaded version adds in the same row order: identical results */
     CHECK_CLOSE("scatter_add_rows (repeated indices)", d1, d2, (int64_t)V * C, 0, 0);
+    float *d3 = zeros((int64_t)V * C);
+    ops_scatter_add_rows_par(d3, dout, idx, M, C);
+    CHECK_CLOSE("scatter_add_rows_par (column blocks per thread)", d3, d2, (int64_t)V * C, 0, 0);
+    mgsd_free(d3);
     float *g = zeros(M * C);
     ops_gather_rows(g, d2, idx, M, C, 0);
     CHECK_CLOSE("gather_rows last row", g + (M - 1) * C, d2 + (int64_t)idx[M - 1] * C, C, 0, 0);
