@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fastmath.h"
 #include "ops/par.h"
 
 /* ---- binary with suffix broadcasting ------------------------------------------------ */
@@ -117,56 +118,8 @@ void ops_scale_backward(float *dx, const float *dy, float alpha, int64_t n) {
 
 /* ---- activations -------------------------------------------------------------------- */
 
-/* Branch-free float erf and exp that GCC vectorises (libm's erff/expf are scalar calls
- * and made gelu the slowest op of a transformer block: ~13 ns per element).
- * erf: odd/even rational minimax approximation on [-4, 4] (the coefficients Eigen and
- * XLA use for float erf), +-1 outside, where float erf is +-1 anyway.
- * exp: Cephes expf: x = k ln2 + r, |r| <= ln2/2, degree-7 polynomial, times 2^k built in
- * the exponent bits; input clamped to [-87, 88] (exp(-87) ~ 1.6e-38, still normal).
- * Measured against glibc over [-10, 10] by test_ops_dense (max abs error ~1e-7 for erf,
- * rel ~2e-7 for exp). */
-static inline float fast_erf(float x) {
-    x = x > 4.0f ? 4.0f : (x < -4.0f ? -4.0f : x);
-    float x2 = x * x;
-    float p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-    p = x2 * p + -2.10102402082508e-06f;
-    p = x2 * p + -5.69250639462346e-05f;
-    p = x2 * p + -7.34990630326855e-04f;
-    p = x2 * p + -2.95459980854025e-03f;
-    p = x2 * p + -1.60960333262415e-02f;
-    p = x * p;
-    float q = x2 * -1.45660718464996e-05f + -2.13374055278905e-04f;
-    q = x2 * q + -1.68282697438203e-03f;
-    q = x2 * q + -7.37332916720468e-03f;
-    q = x2 * q + -1.42647390514189e-02f;
-    return p / q;
-}
-
-static inline float fast_exp(float x) {
-    x = x > 88.0f ? 88.0f : (x < -87.0f ? -87.0f : x);
-    /* k = round(x / ln2) with the 1.5 * 2^23 magic number (float adds only: a float to
-     * int conversion here stops GCC's if-conversion, and the loop would stay scalar). */
-    float t = x * 1.44269504088896341f + 12582912.0f;
-    float kf = t - 12582912.0f;
-    int32_t k;
-    memcpy(&k, &t, sizeof k);
-    k -= 0x4B400000;
-    float r = x - kf * 0.693359375f - kf * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = (k + 127) << 23; /* k in [-126, 127]: a normal power of two */
-    float two_k;
-    memcpy(&two_k, &bits, sizeof two_k);
-    return p * two_k;
-}
-
-float ops_erf_fast(float x) { return fast_erf(x); }
-float ops_exp_fast(float x) { return fast_exp(x); }
+float ops_erf_fast(float x) { return ops_fast_erf(x); }
+float ops_exp_fast(float x) { return ops_fast_exp(x); }
 
 #define GELU_RSQRT2 0.70710678118654752f
 #define GELU_RSQRT2PI 0.39894228040143268f
@@ -216,7 +169,7 @@ void ops_unary_forward(ops_unary_kind k, float *y, const float *x, int64_t n) {
     const float *restrict xx = x;
     switch (k) {
     case OPS_UN_RELU: UNARY_LOOP(n, yy[i] = xx[i] > 0.0f ? xx[i] : 0.0f); break;
-    case OPS_UN_GELU: UNARY_LOOP(n, yy[i] = 0.5f * xx[i] * (1.0f + fast_erf(xx[i] * GELU_RSQRT2))); break;
+    case OPS_UN_GELU: UNARY_LOOP(n, yy[i] = 0.5f * xx[i] * (1.0f + ops_fast_erf(xx[i] * GELU_RSQRT2))); break;
     case OPS_UN_SIGMOID: UNARY_LOOP(n, yy[i] = 1.0f / (1.0f + expf(-xx[i]))); break;
     case OPS_UN_EXP: UNARY_LOOP(n, yy[i] = expf(xx[i])); break;
     case OPS_UN_LOG: UNARY_LOOP(n, yy[i] = logf(xx[i] > OPS_LOG_MIN ? xx[i] : OPS_LOG_MIN)); break;
@@ -230,8 +183,8 @@ void ops_unary_backward(ops_unary_kind k, float *dx, const float *dy, const floa
     switch (k) {
     case OPS_UN_RELU: UNARY_LOOP(n, d[i] += xx[i] > 0.0f ? g[i] : 0.0f); break;
     case OPS_UN_GELU:
-        UNARY_LOOP(n, d[i] += g[i] * (0.5f * (1.0f + fast_erf(xx[i] * GELU_RSQRT2)) +
-                                      xx[i] * GELU_RSQRT2PI * fast_exp(-0.5f * xx[i] * xx[i])));
+        UNARY_LOOP(n, d[i] += g[i] * (0.5f * (1.0f + ops_fast_erf(xx[i] * GELU_RSQRT2)) +
+                                      xx[i] * GELU_RSQRT2PI * ops_fast_exp(-0.5f * xx[i] * xx[i])));
         break;
     case OPS_UN_SIGMOID: UNARY_LOOP(n, d[i] += g[i] * yy[i] * (1.0f - yy[i])); break;
     case OPS_UN_EXP: UNARY_LOOP(n, d[i] += g[i] * yy[i]); break;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fastmath.h"
 #include "ops/par.h"
 
 /* ---- layernorm ---------------------------------------------------------------------- */
@@ -135,17 +136,19 @@ void ops_softmax_backward_ref(float *dx, const float *dy, const float *y, int64_
     }
 }
 
+/* exp through ops_fast_exp (relative error 1e-7, vectorised): softmax over V items is the
+ * full-ranking loss, where libm's expf dominated. */
 void ops_softmax_forward(float *out, const float *x, int64_t N, int C, int log_sm) {
     OPS_PAR_FOR(N * C)
     for (int64_t n = 0; n < N; n++) {
         const float *restrict xr = x + n * C;
         float *restrict o = out + n * C;
         float mx = -INFINITY, s = 0.0f;
+        OPS_SIMD_MAX(mx)
         for (int c = 0; c < C; c++) mx = xr[c] > mx ? xr[c] : mx;
-        for (int c = 0; c < C; c++) {
-            o[c] = expf(xr[c] - mx);
-            s += o[c];
-        }
+        for (int c = 0; c < C; c++) o[c] = ops_fast_exp(xr[c] - mx);
+        OPS_SIMD_SUM(s)
+        for (int c = 0; c < C; c++) s += o[c];
         if (log_sm) {
             float ls = mx + logf(s);
             for (int c = 0; c < C; c++) o[c] = xr[c] - ls;
@@ -163,9 +166,11 @@ void ops_softmax_backward(float *dx, const float *dy, const float *y, int64_t N,
         float *restrict d = dx + n * C;
         float s = 0.0f;
         if (log_sm) {
+            OPS_SIMD_SUM(s)
             for (int c = 0; c < C; c++) s += g[c];
-            for (int c = 0; c < C; c++) d[c] += g[c] - expf(yr[c]) * s;
+            for (int c = 0; c < C; c++) d[c] += g[c] - ops_fast_exp(yr[c]) * s;
         } else {
+            OPS_SIMD_SUM(s)
             for (int c = 0; c < C; c++) s += g[c] * yr[c];
             for (int c = 0; c < C; c++) d[c] += yr[c] * (g[c] - s);
         }
