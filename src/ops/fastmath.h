@@ -57,7 +57,11 @@ static inline float ops_fast_exp(float x) {
 #define OPS_PRAGMA2_(x) _Pragma(#x)
 #ifdef _OPENMP
 #define OPS_SIMD_SUM(var) OPS_PRAGMA2_(omp simd reduction(+ : var))
+#if defined(__clang__) /* clang cannot vectorise an fmaxf reduction and warns */
+#define OPS_SIMD_MAX(var)
+#else
 #define OPS_SIMD_MAX(var) OPS_PRAGMA2_(omp simd reduction(max : var))
+#endif
 #else
 #define OPS_SIMD_SUM(var)
 #define OPS_SIMD_MAX(var)
