@@ -145,7 +145,7 @@ void ops_softmax_forward(float *out, const float *x, int64_t N, int C, int log_s
         float *restrict o = out + n * C;
         float mx = -INFINITY, s = 0.0f;
         OPS_SIMD_MAX(mx)
-        for (int c = 0; c < C; c++) mx = fmaxf(mx, xr[c]);
+        for (int c = 0; c < C; c++) mx = xr[c] > mx ? xr[c] : mx;
         for (int c = 0; c < C; c++) o[c] = ops_fast_exp(xr[c] - mx);
         OPS_SIMD_SUM(s)
         for (int c = 0; c < C; c++) s += o[c];
