@@ -375,6 +375,11 @@ static void test_bad_args(void) {
     EXPECT_FAIL(ag_squared_error(&t, &a45, &w7), MGSD_ERR_SHAPE, "squared_error:");
     EXPECT_FAIL(ag_relu(&t, &zero), MGSD_ERR_SHAPE, "relu: x dim 1 is 0");
     EXPECT_FAIL(ag_scale(&t, &zero, 1, 0), MGSD_ERR_SHAPE, "scale:");
+    mgsd_tensor neg;
+    int sneg[2] = {-3, 4};
+    ag_tensor_wrap(&neg, buf, NULL, 2, sneg);
+    EXPECT_FAIL(ag_softmax(&t, &neg), MGSD_ERR_SHAPE, "softmax: x dim 0 is -3");
+    EXPECT_FAIL(ag_add(&t, &a45, &neg), MGSD_ERR_SHAPE, "add: b dim 0 is -3");
     EXPECT_FAIL(ag_layernorm(&t, &a45, &w7, &w7, 1e-5f), MGSD_ERR_SHAPE, "layernorm: weight has 7 elements, expected 5");
     EXPECT_FAIL(ag_layernorm(&t, &a45, &a45 /*20*/, &w7, 1e-5f), MGSD_ERR_SHAPE, "layernorm: weight");
     mgsd_tensor w5;

@@ -56,14 +56,14 @@ static inline float ops_fast_exp(float x) {
 /* omp simd reductions let GCC reorder float sums/maxima (vectorise) without -ffast-math. */
 #define OPS_PRAGMA2_(x) _Pragma(#x)
 #ifdef _OPENMP
-#define OPS_SIMD_SUM(var) OPS_PRAGMA2_(omp simd reduction(+ : var))
+#define OPS_SIMD_SUM(...) OPS_PRAGMA2_(omp simd reduction(+ : __VA_ARGS__))
 #if defined(__clang__) /* clang cannot vectorise an fmaxf reduction and warns */
 #define OPS_SIMD_MAX(var)
 #else
 #define OPS_SIMD_MAX(var) OPS_PRAGMA2_(omp simd reduction(max : var))
 #endif
 #else
-#define OPS_SIMD_SUM(var)
+#define OPS_SIMD_SUM(...)
 #define OPS_SIMD_MAX(var)
 #endif
 

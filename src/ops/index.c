@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "ops/fastmath.h"
 #include "ops/par.h"
 
 void ops_gather_rows(float *out, const float *x, const int32_t *idx, int64_t M, int C, int add) {
@@ -126,6 +127,7 @@ void ops_segment_backward(float *dx, float *dw, const float *dout, const float *
             if (dw) {
                 const float *restrict xr = x + n * C;
                 float s = 0.0f;
+                OPS_SIMD_SUM(s)
                 for (int c = 0; c < C; c++) s += g[c] * xr[c];
                 dw[n] += s;
             }

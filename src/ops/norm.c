@@ -14,9 +14,11 @@
 static void layernorm_row(float *restrict o, float *mean, float *rstd, const float *restrict x,
                           const float *restrict w, const float *restrict b, int C, float eps) {
     float m = 0.0f;
+    OPS_SIMD_SUM(m)
     for (int c = 0; c < C; c++) m += x[c];
     m /= (float)C;
     float v = 0.0f;
+    OPS_SIMD_SUM(v)
     for (int c = 0; c < C; c++) {
         float d = x[c] - m;
         v += d * d;
@@ -82,6 +84,7 @@ void ops_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
             const float *restrict g = dout + n * C, *restrict x = inp + n * C;
             float *restrict dx = dinp + n * C;
             float m = mean[n], s = rstd[n], a = 0.0f, bb = 0.0f;
+            OPS_SIMD_SUM(a, bb)
             for (int c = 0; c < C; c++) {
                 float norm = (x[c] - m) * s, dn = w[c] * g[c];
                 a += dn;
@@ -188,6 +191,7 @@ void ops_cosine_forward(float *out, float *na, float *nb, const float *a, const 
     for (int64_t n = 0; n < N; n++) {
         const float *restrict ar = a + n * C, *restrict br = b_bcast ? b : b + n * C;
         float d = 0.0f, sa = 0.0f, sb = 0.0f;
+        OPS_SIMD_SUM(d, sa, sb)
         for (int c = 0; c < C; c++) {
             d += ar[c] * br[c];
             sa += ar[c] * ar[c];
@@ -264,6 +268,7 @@ void ops_sum_rows_forward(float *out, const float *x, int64_t N, int C) {
     for (int64_t n = 0; n < N; n++) {
         const float *restrict xr = x + n * C;
         float s = 0.0f;
+        OPS_SIMD_SUM(s)
         for (int c = 0; c < C; c++) s += xr[c];
         out[n] = s;
     }
