@@ -58,12 +58,13 @@ int main(int argc, char **argv) {
     ROW("layernorm bwd", ops_layernorm_backward(dx, w, b, dy, x, w, st, st + N, N, C), ops_layernorm_backward_ref(dx, w, b, dy, x, w, st, st + N, N, C));
     ROW("softmax fwd", ops_softmax_forward(y, x, N, C, 0), ops_softmax_forward_ref(y, x, N, C, 0));
     ROW("embedding gather (fast = ref)", ops_gather_rows(y, tab, idx, N, C, 0), ops_gather_rows(y, tab, idx, N, C, 0));
-    ROW("embedding scatter-add (N*C<2^18)", ops_scatter_add_rows(tab, dy, idx, N, C), ops_scatter_add_rows_ref(tab, dy, idx, N, C));
+    ROW("embedding scatter-add", ops_scatter_add_rows(tab, dy, idx, N, C), ops_scatter_add_rows_ref(tab, dy, idx, N, C));
     /* a 4x larger batch crosses SCATTER_PAR_MIN */
     int64_t N4 = 4 * N;
     float *dy4 = rnd(&r, N4 * C);
     int32_t *idx4 = mgsd_malloc((size_t)N4 * sizeof(int32_t));
     for (int64_t i = 0; i < N4; i++) idx4[i] = (int32_t)mgsd_rng_below(&r, (uint64_t)V);
-    ROW("scatter-add N=51200 (threaded)", ops_scatter_add_rows(tab, dy4, idx4, N4, C), ops_scatter_add_rows_ref(tab, dy4, idx4, N4, C));
+    ROW("scatter-add N=51200 column-split", ops_scatter_add_rows_par(tab, dy4, idx4, N4, C),
+        ops_scatter_add_rows_ref(tab, dy4, idx4, N4, C));
     return 0;
 }

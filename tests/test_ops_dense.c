@@ -82,6 +82,22 @@ static void test_unary_kernels(void) {
     mgsd_free(x), mgsd_free(dy);
 }
 
+/* The fast erf/exp behind gelu against glibc on a fine grid. */
+static void test_fast_math(void) {
+    double e_erf = 0, e_exp = 0;
+    for (int i = -200000; i <= 200000; i++) {
+        float x = (float)i * 5e-5f; /* [-10, 10] */
+        double a = fabs((double)ops_erf_fast(x) - erf((double)x));
+        double r = fabs((double)ops_exp_fast(x) - exp((double)x)) / exp((double)x);
+        if (a > e_erf) e_erf = a;
+        if (r > e_exp) e_exp = r;
+    }
+    printf("fast erf max abs error %.3g, fast exp max rel error %.3g on [-10, 10]\n", e_erf, e_exp);
+    CHECK(e_erf < 5e-7);
+    CHECK(e_exp < 5e-7);
+    CHECK(ops_exp_fast(-200.0f) >= 0.0f && ops_exp_fast(-200.0f) < 1e-37f);
+}
+
 static void test_layernorm_kernels(void) {
     int64_t N = test_quick() ? 256 : 4096;
     int C = 128;
@@ -151,6 +167,10 @@ static void test_scatter_kernels(void) {
     ops_scatter_add_rows_ref(d2, dout, idx, M, C);
     /* per column the threaded version adds in the same row order: identical results */
     CHECK_CLOSE("scatter_add_rows (repeated indices)", d1, d2, (int64_t)V * C, 0, 0);
+    float *d3 = zeros((int64_t)V * C);
+    ops_scatter_add_rows_par(d3, dout, idx, M, C);
+    CHECK_CLOSE("scatter_add_rows_par (column blocks per thread)", d3, d2, (int64_t)V * C, 0, 0);
+    mgsd_free(d3);
     float *g = zeros(M * C);
     ops_gather_rows(g, d2, idx, M, C, 0);
     CHECK_CLOSE("gather_rows last row", g + (M - 1) * C, d2 + (int64_t)idx[M - 1] * C, C, 0, 0);
@@ -355,6 +375,11 @@ static void test_bad_args(void) {
     EXPECT_FAIL(ag_squared_error(&t, &a45, &w7), MGSD_ERR_SHAPE, "squared_error:");
     EXPECT_FAIL(ag_relu(&t, &zero), MGSD_ERR_SHAPE, "relu: x dim 1 is 0");
     EXPECT_FAIL(ag_scale(&t, &zero, 1, 0), MGSD_ERR_SHAPE, "scale:");
+    mgsd_tensor neg;
+    int sneg[2] = {-3, 4};
+    ag_tensor_wrap(&neg, buf, NULL, 2, sneg);
+    EXPECT_FAIL(ag_softmax(&t, &neg), MGSD_ERR_SHAPE, "softmax: x dim 0 is -3");
+    EXPECT_FAIL(ag_add(&t, &a45, &neg), MGSD_ERR_SHAPE, "add: b dim 0 is -3");
     EXPECT_FAIL(ag_layernorm(&t, &a45, &w7, &w7, 1e-5f), MGSD_ERR_SHAPE, "layernorm: weight has 7 elements, expected 5");
     EXPECT_FAIL(ag_layernorm(&t, &a45, &a45 /*20*/, &w7, 1e-5f), MGSD_ERR_SHAPE, "layernorm: weight");
     mgsd_tensor w5;
@@ -448,6 +473,7 @@ int main(void) {
     mgsd_rng_seed(&rng_, 2024);
     test_binary_kernels();
     test_unary_kernels();
+    test_fast_math();
     test_layernorm_kernels();
     test_softmax_kernels();
     test_cosine_kernels();

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fastmath.h"
 #include "ops/par.h"
 
 /* ---- binary with suffix broadcasting ------------------------------------------------ */
@@ -117,6 +118,9 @@ void ops_scale_backward(float *dx, const float *dy, float alpha, int64_t n) {
 
 /* ---- activations -------------------------------------------------------------------- */
 
+float ops_erf_fast(float x) { return ops_fast_erf(x); }
+float ops_exp_fast(float x) { return ops_fast_exp(x); }
+
 #define GELU_RSQRT2 0.70710678118654752f
 #define GELU_RSQRT2PI 0.39894228040143268f
 
@@ -165,7 +169,7 @@ void ops_unary_forward(ops_unary_kind k, float *y, const float *x, int64_t n) {
     const float *restrict xx = x;
     switch (k) {
     case OPS_UN_RELU: UNARY_LOOP(n, yy[i] = xx[i] > 0.0f ? xx[i] : 0.0f); break;
-    case OPS_UN_GELU: UNARY_LOOP(n, yy[i] = 0.5f * xx[i] * (1.0f + erff(xx[i] * GELU_RSQRT2))); break;
+    case OPS_UN_GELU: UNARY_LOOP(n, yy[i] = 0.5f * xx[i] * (1.0f + ops_fast_erf(xx[i] * GELU_RSQRT2))); break;
     case OPS_UN_SIGMOID: UNARY_LOOP(n, yy[i] = 1.0f / (1.0f + expf(-xx[i]))); break;
     case OPS_UN_EXP: UNARY_LOOP(n, yy[i] = expf(xx[i])); break;
     case OPS_UN_LOG: UNARY_LOOP(n, yy[i] = logf(xx[i] > OPS_LOG_MIN ? xx[i] : OPS_LOG_MIN)); break;
@@ -179,8 +183,8 @@ void ops_unary_backward(ops_unary_kind k, float *dx, const float *dy, const floa
     switch (k) {
     case OPS_UN_RELU: UNARY_LOOP(n, d[i] += xx[i] > 0.0f ? g[i] : 0.0f); break;
     case OPS_UN_GELU:
-        UNARY_LOOP(n, d[i] += g[i] * (0.5f * (1.0f + erff(xx[i] * GELU_RSQRT2)) +
-                                      xx[i] * GELU_RSQRT2PI * expf(-0.5f * xx[i] * xx[i])));
+        UNARY_LOOP(n, d[i] += g[i] * (0.5f * (1.0f + ops_fast_erf(xx[i] * GELU_RSQRT2)) +
+                                      xx[i] * GELU_RSQRT2PI * ops_fast_exp(-0.5f * xx[i] * xx[i])));
         break;
     case OPS_UN_SIGMOID: UNARY_LOOP(n, d[i] += g[i] * yy[i] * (1.0f - yy[i])); break;
     case OPS_UN_EXP: UNARY_LOOP(n, d[i] += g[i] * yy[i]); break;

@@ -45,6 +45,10 @@ void ops_unary_backward(ops_unary_kind k, float *dx, const float *dy, const floa
 void ops_unary_forward_ref(ops_unary_kind k, float *y, const float *x, int64_t n);
 void ops_unary_backward_ref(ops_unary_kind k, float *dx, const float *dy, const float *x, const float *y, int64_t n);
 
+/* The vectorisable erf and exp behind the fast gelu (exposed for the accuracy test). */
+float ops_erf_fast(float x);
+float ops_exp_fast(float x);
+
 /* Draw the keep mask (advances rng) and apply it. p in [0, 1). Drop probability is
  * round(p * 2^32) / 2^32: each element compares a 32-bit uniform with the threshold, done
  * bit-serially for 64 elements at once so that a word of 64 decisions usually costs a

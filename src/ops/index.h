@@ -11,8 +11,8 @@
  *                [s0, s0 + w), add = 1 accumulates (concat, slice_cols and their backward)
  *   transpose:   out[N,M] = x[M,N]^T (add = 1 accumulates)
  * Indices must be in range (the autograd wrappers check). The scatter-add is race-free:
- * the default version gives each thread a block of columns of every touched row and only
- * runs threaded for large M*C; the *_ref versions are plain serial loops. */
+ * the threaded version gives each thread a block of columns of every touched row, and the
+ * default one uses it only for very large M*C; the *_ref versions are plain serial loops. */
 #ifndef MGSD_OPS_INDEX_H
 #define MGSD_OPS_INDEX_H
 
@@ -21,6 +21,8 @@
 /* add = 1: out += gathered rows (the backward of index_add). */
 void ops_gather_rows(float *out, const float *x, const int32_t *idx, int64_t M, int C, int add);
 void ops_scatter_add_rows(float *dx, const float *dout, const int32_t *idx, int64_t M, int C);
+/* Always splits columns between threads (the large-M*C path of ops_scatter_add_rows). */
+void ops_scatter_add_rows_par(float *dx, const float *dout, const int32_t *idx, int64_t M, int C);
 void ops_scatter_add_rows_ref(float *dx, const float *dout, const int32_t *idx, int64_t M, int C);
 
 /* mean = 1: divide by segment length (ignored when w != NULL). */

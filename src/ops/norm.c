@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ops/fastmath.h"
 #include "ops/par.h"
 
 /* ---- layernorm ---------------------------------------------------------------------- */
@@ -13,9 +14,11 @@
 static void layernorm_row(float *restrict o, float *mean, float *rstd, const float *restrict x,
                           const float *restrict w, const float *restrict b, int C, float eps) {
     float m = 0.0f;
+    OPS_SIMD_SUM(m)
     for (int c = 0; c < C; c++) m += x[c];
     m /= (float)C;
     float v = 0.0f;
+    OPS_SIMD_SUM(v)
     for (int c = 0; c < C; c++) {
         float d = x[c] - m;
         v += d * d;
@@ -81,6 +84,7 @@ void ops_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
             const float *restrict g = dout + n * C, *restrict x = inp + n * C;
             float *restrict dx = dinp + n * C;
             float m = mean[n], s = rstd[n], a = 0.0f, bb = 0.0f;
+            OPS_SIMD_SUM(a, bb)
             for (int c = 0; c < C; c++) {
                 float norm = (x[c] - m) * s, dn = w[c] * g[c];
                 a += dn;
@@ -135,17 +139,19 @@ void ops_softmax_backward_ref(float *dx, const float *dy, const float *y, int64_
     }
 }
 
+/* exp through ops_fast_exp (relative error 1e-7, vectorised): softmax over V items is the
+ * full-ranking loss, where libm's expf dominated. */
 void ops_softmax_forward(float *out, const float *x, int64_t N, int C, int log_sm) {
     OPS_PAR_FOR(N * C)
     for (int64_t n = 0; n < N; n++) {
         const float *restrict xr = x + n * C;
         float *restrict o = out + n * C;
         float mx = -INFINITY, s = 0.0f;
+        OPS_SIMD_MAX(mx)
         for (int c = 0; c < C; c++) mx = xr[c] > mx ? xr[c] : mx;
-        for (int c = 0; c < C; c++) {
-            o[c] = expf(xr[c] - mx);
-            s += o[c];
-        }
+        for (int c = 0; c < C; c++) o[c] = ops_fast_exp(xr[c] - mx);
+        OPS_SIMD_SUM(s)
+        for (int c = 0; c < C; c++) s += o[c];
         if (log_sm) {
             float ls = mx + logf(s);
             for (int c = 0; c < C; c++) o[c] = xr[c] - ls;
@@ -163,9 +169,11 @@ void ops_softmax_backward(float *dx, const float *dy, const float *y, int64_t N,
         float *restrict d = dx + n * C;
         float s = 0.0f;
         if (log_sm) {
+            OPS_SIMD_SUM(s)
             for (int c = 0; c < C; c++) s += g[c];
-            for (int c = 0; c < C; c++) d[c] += g[c] - expf(yr[c]) * s;
+            for (int c = 0; c < C; c++) d[c] += g[c] - ops_fast_exp(yr[c]) * s;
         } else {
+            OPS_SIMD_SUM(s)
             for (int c = 0; c < C; c++) s += g[c] * yr[c];
             for (int c = 0; c < C; c++) d[c] += yr[c] * (g[c] - s);
         }
@@ -183,6 +191,7 @@ void ops_cosine_forward(float *out, float *na, float *nb, const float *a, const 
     for (int64_t n = 0; n < N; n++) {
         const float *restrict ar = a + n * C, *restrict br = b_bcast ? b : b + n * C;
         float d = 0.0f, sa = 0.0f, sb = 0.0f;
+        OPS_SIMD_SUM(d, sa, sb)
         for (int c = 0; c < C; c++) {
             d += ar[c] * br[c];
             sa += ar[c] * ar[c];
@@ -259,6 +268,7 @@ void ops_sum_rows_forward(float *out, const float *x, int64_t N, int C) {
     for (int64_t n = 0; n < N; n++) {
         const float *restrict xr = x + n * C;
         float s = 0.0f;
+        OPS_SIMD_SUM(s)
         for (int c = 0; c < C; c++) s += xr[c];
         out[n] = s;
     }
