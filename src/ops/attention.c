@@ -4,8 +4,10 @@
  * cost of a pair grows with len^2 and lengths vary from 1 to 50 (200 for ml-1m). Pairs
  * write disjoint rows/columns of out and dqkv, so no reduction is needed.
  * Inner products are short explicit loops (`omp simd` reductions) reading q, k, v in
- * place with row stride 3C: for len <= 50 and D = 32 or 50 they beat one cblas_sgemm per
- * pair (measured in bench/bench_seqops.c, which also carries the sgemm variant). */
+ * place with row stride 3C, skipping the masked triangle. Measured (bench/bench_seqops.c,
+ * which carries a per-pair cblas_sgemm variant): about equal to sgemm at Beauty-like
+ * lengths (mean ~9), but sgemm per pair is ~2x faster when every sequence has length 50
+ * (C = 64 and 100, NH = 2). Promoting that variant for long sequences is the next step. */
 #include "ops/attention.h"
 
 #include <math.h>
