@@ -3,11 +3,11 @@
  * Work is split over (sequence, head) pairs with a dynamic OpenMP schedule, since the
  * cost of a pair grows with len^2 and lengths vary from 1 to 50 (200 for ml-1m). Pairs
  * write disjoint rows/columns of out and dqkv, so no reduction is needed.
- * Inner products are short explicit loops: keys (forward) and values (backward) of a pair
- * are transposed into per-thread scratch so that score rows are axpys over contiguous j;
- * everything else is axpy over the D columns of a head, reading q, k, v in place with row
- * stride 3C. The masked upper triangle is skipped when causal. bench/bench_seqops.c
- * compares against one cblas_sgemm per product per pair. */
+ * Inner products are short explicit loops (`omp simd` reductions) reading q, k, v in
+ * place with row stride 3C, skipping the masked triangle. Measured (bench/bench_seqops.c,
+ * which carries a per-pair cblas_sgemm variant): about equal to sgemm at Beauty-like
+ * lengths (mean ~9), but sgemm per pair is ~2x faster when every sequence has length 50
+ * (C = 64 and 100, NH = 2). Promoting that variant for long sequences is the next step. */
 #include "ops/attention.h"
 
 #include <math.h>
@@ -28,13 +28,13 @@ int64_t ops_attention_offsets(int64_t *aoff, const int32_t *offs, int B, int NH)
     return aoff[B];
 }
 
-int64_t ops_attention_scratch_floats(int max_len, int D) {
+int64_t ops_attention_scratch_floats(int max_len) {
 #ifdef _OPENMP
     int nt = omp_get_max_threads();
 #else
     int nt = 1;
 #endif
-    return (int64_t)nt * (D + 1) * (max_len > 0 ? max_len : 1);
+    return (int64_t)nt * (max_len > 0 ? max_len : 1);
 }
 
 void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t *offs, int B, int NH, float p,
@@ -52,34 +52,24 @@ void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t 
 }
 
 /* ---- optimised --------------------------------------------------------------------- */
+static inline float dotf(const float *a, const float *b, int n) {
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int d = 0; d < n; d++) s += a[d] * b[d];
+    return s;
+}
+
 static inline void axpyf(float *y, float a, const float *x, int n) {
 #pragma omp simd
     for (int d = 0; d < n; d++) y[d] += a * x[d];
 }
 
-/* kt[d * len + j] = k_j[d]: keys (or values) of one pair transposed, so that a row of
- * scores is D axpys over contiguous j instead of len horizontal dot-product reductions. */
-static void transpose_pair(float *kt, const float *k, int len, int D, int64_t C3) {
-    for (int j = 0; j < len; j++)
-        for (int d = 0; d < D; d++) kt[(int64_t)d * len + j] = k[j * C3 + d];
-}
-
-void ops_attention_forward(float *out, float *att, float *scratch, const float *qkv, const float *drop,
-                           const int32_t *offs, const int64_t *aoff, int B, int C, int NH, int causal) {
+void ops_attention_forward(float *out, float *att, const float *qkv, const float *drop, const int32_t *offs,
+                           const int64_t *aoff, int B, int C, int NH, int causal) {
     const int D = C / NH;
     const int64_t C3 = 3 * (int64_t)C;
     const float scale = 1.0f / sqrtf((float)D);
-    int max_len = 0;
-    for (int b = 0; b < B; b++)
-        if (offs[b + 1] - offs[b] > max_len) max_len = offs[b + 1] - offs[b];
-#pragma omp parallel
-    {
-#ifdef _OPENMP
-    float *kt = scratch + (int64_t)omp_get_thread_num() * (D + 1) * max_len;
-#else
-    float *kt = scratch;
-#endif
-#pragma omp for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
         int b = (int)(pair / NH), h = (int)(pair % NH);
         int len = offs[b + 1] - offs[b];
@@ -88,15 +78,16 @@ void ops_attention_forward(float *out, float *att, float *scratch, const float *
         float *o = out + (int64_t)offs[b] * C + (int64_t)h * D;
         float *P = att + aoff[b] + (int64_t)h * len * len;
         const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
-        transpose_pair(kt, k, len, D, C3);
         for (int i = 0; i < len; i++) {
             int jn = causal ? i + 1 : len;
             float *p = P + (int64_t)i * len;
             const float *qi = q + i * C3;
-            for (int j = 0; j < jn; j++) p[j] = 0.0f;
-            for (int d = 0; d < D; d++) axpyf(p, qi[d] * scale, kt + (int64_t)d * len, jn);
             float mx = -INFINITY;
-            for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
+            for (int j = 0; j < jn; j++) {
+                float s = dotf(qi, k + j * C3, D) * scale;
+                p[j] = s;
+                mx = s > mx ? s : mx;
+            }
             float sum = 0.0f;
             for (int j = 0; j < jn; j++) {
                 p[j] = ops_expf(p[j] - mx);
@@ -113,7 +104,6 @@ void ops_attention_forward(float *out, float *att, float *scratch, const float *
             }
         }
     }
-    }
 }
 
 void ops_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *att,
@@ -128,11 +118,10 @@ void ops_attention_backward(float *dqkv, float *scratch, const float *dout, cons
 #pragma omp parallel
     {
 #ifdef _OPENMP
-        float *dp = scratch + (int64_t)omp_get_thread_num() * (D + 1) * max_len;
+        float *dp = scratch + (int64_t)omp_get_thread_num() * max_len;
 #else
         float *dp = scratch;
 #endif
-        float *vt = dp + max_len;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
             int b = (int)(pair / NH), h = (int)(pair % NH);
@@ -143,22 +132,19 @@ void ops_attention_backward(float *dqkv, float *scratch, const float *dout, cons
             const float *go = dout + (int64_t)offs[b] * C + (int64_t)h * D;
             const float *P = att + aoff[b] + (int64_t)h * len * len;
             const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
-            transpose_pair(vt, v, len, D, C3);
             for (int i = 0; i < len; i++) {
                 int jn = causal ? i + 1 : len;
                 const float *p = P + (int64_t)i * len;
                 const float *m = M ? M + (int64_t)i * len : NULL;
                 const float *gi = go + (int64_t)i * C;
                 /* out_i = sum_j P_ij m_ij v_j: dv_j += P_ij m_ij dout_i, dP_ij = m_ij dout_i.v_j */
-                for (int j = 0; j < jn; j++) dp[j] = 0.0f;
-                for (int d = 0; d < D; d++) axpyf(dp, gi[d], vt + (int64_t)d * len, jn);
                 float pdot = 0.0f;
                 for (int j = 0; j < jn; j++) {
                     float mj = m ? m[j] : 1.0f;
-                    float pm = p[j] * mj;
-                    if (pm != 0.0f) axpyf(dv + j * C3, pm, gi, D);
-                    dp[j] *= mj;
-                    pdot += dp[j] * p[j];
+                    float g = mj != 0.0f ? dotf(gi, v + j * C3, D) * mj : 0.0f;
+                    if (p[j] * mj != 0.0f) axpyf(dv + j * C3, p[j] * mj, gi, D);
+                    dp[j] = g;
+                    pdot += g * p[j];
                 }
                 /* softmax: dS_ij = P_ij (dP_ij - sum_k dP_ik P_ik), times the score scale */
                 float *dqi = dq + i * C3;
