@@ -34,7 +34,7 @@ void data_raw_free(data_raw *r) {
 
 static mgsd_status raw_push(data_raw *r, int32_t u, int32_t i, double ts) {
     if (r->n == r->cap) {
-        int64_t cap = r->cap ? r->cap * 2 : 65536;
+        int64_t cap = r->cap ? r->cap * 2 : 1024;
         int32_t *nu = mgsd_realloc(r->user, (size_t)cap * sizeof *nu);
         if (!nu) return MGSD_ERR_NOMEM;
         r->user = nu;

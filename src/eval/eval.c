@@ -143,7 +143,9 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
         if ((st = score(model, &b, scores)) != MGSD_OK) goto done;
         int B = b.B;
         int mask = opt->mask_history;
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (B >= 16)
+#endif
         for (int r = 0; r < B; r++) {
             const int32_t *hist = NULL;
             int32_t nh = 0;
