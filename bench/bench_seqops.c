@@ -100,12 +100,12 @@ static void bench_attention(int all50, int C, int reps) {
     double flop_loop = 12.0 * D * tri * NH, flop_gemm = 12.0 * D * full * NH;
     float *qkv = randv(&r, (int64_t)N * 3 * C, 1), *dout = randv(&r, (int64_t)N * C, 1);
     float *out = mgsd_calloc((size_t)N * C, 4), *att = mgsd_calloc((size_t)natt, 4), *ds = mgsd_calloc((size_t)natt, 4);
-    float *dq = mgsd_calloc((size_t)N * 3 * C, 4), *scr = mgsd_calloc((size_t)ops_attention_scratch_floats(50, D), 4);
+    float *dq = mgsd_calloc((size_t)N * 3 * C, 4), *scr = mgsd_calloc((size_t)ops_attention_scratch_floats(50), 4);
     double best[2] = {1e9, 1e9};
     int nthr = mgsd_get_num_threads();
     for (int rep = 0; rep < reps; rep++) {
         double t0 = mgsd_now();
-        ops_attention_forward(out, att, scr, qkv, NULL, offs, aoff, B, C, NH, 1);
+        ops_attention_forward(out, att, qkv, NULL, offs, aoff, B, C, NH, 1);
         ops_attention_backward(dq, scr, dout, qkv, att, NULL, offs, aoff, B, C, NH, 1);
         double t1 = mgsd_now();
         openblas_set_num_threads(1);

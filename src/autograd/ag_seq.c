@@ -66,12 +66,8 @@ mgsd_tensor *ag_attention(mgsd_tape *t, mgsd_tensor *qkv, const ag_seqs *s, int 
     mgsd_tensor *ins[1] = {qkv};
     mgsd_tensor *y = ag_out(t, 2, (int[]){qkv->shape[0], C}, ins, 1);
     if (!y || !att || (dropping && !drop)) return NULL;
-    mgsd_arena_mark mk = mgsd_arena_get_mark(&t->arena);
-    float *scratch = ag_scratch(t, ops_attention_scratch_floats(s->max_len, C / NH));
-    if (!scratch) return NULL;
     if (dropping) ops_attention_dropout_mask(drop, aoff, s->offs, B, NH, attn_drop, mgsd_rng_u64(&t->rng));
-    ops_attention_forward(y->data, att, scratch, qkv->data, drop, s->offs, aoff, B, C, NH, causal);
-    mgsd_arena_set_mark(&t->arena, mk); /* scratch is forward-only */
+    ops_attention_forward(y->data, att, qkv->data, drop, s->offs, aoff, B, C, NH, causal);
     if (y->grad) {
         ag_node *nd = ag_record(t, AG_OP_attention, y);
         if (!nd) return NULL;
@@ -91,7 +87,7 @@ mgsd_tensor *ag_attention(mgsd_tape *t, mgsd_tensor *qkv, const ag_seqs *s, int 
 void ag_bwd_attention(mgsd_tape *t, ag_node *nd) {
     mgsd_tensor *qkv = nd->in[0];
     if (!qkv->grad) return;
-    float *scratch = ag_scratch(t, ops_attention_scratch_floats((int)nd->i[3], qkv->shape[1] / 3 / (int)nd->i[1]));
+    float *scratch = ag_scratch(t, ops_attention_scratch_floats((int)nd->i[3]));
     if (!scratch) return;
     ops_attention_backward(qkv->grad, scratch, nd->out->grad, qkv->data, nd->saved[0], nd->saved[1], nd->idx[0],
                            (const int64_t *)(void *)nd->saved[2], (int)nd->i[0], qkv->shape[1] / 3, (int)nd->i[1],
