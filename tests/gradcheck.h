@@ -45,5 +45,6 @@ mgsd_rng *gc_rng(gc_ctx *g);
 extern const gc_row gc_rows_dense[];
 extern const gc_row gc_rows_seq[];
 extern const gc_row gc_rows_model[];
+extern const gc_row gc_rows_extra[];
 
 #endif

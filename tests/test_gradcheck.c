@@ -130,11 +130,11 @@ done:
 
 int main(int argc, char **argv) {
     const char *filter = argc > 1 ? argv[1] : NULL;
-    const gc_row *tables[] = {gc_rows_dense, gc_rows_seq, gc_rows_model};
+    const gc_row *tables[] = {gc_rows_dense, gc_rows_seq, gc_rows_extra, gc_rows_model};
     int covered[AG_OP_COUNT] = {0};
     int total_checked = 0, total_skipped = 0, n_rows = 0;
     printf("finite-difference gradient checks (rtol 1e-2, atol 2e-3, eps 1e-3 unless noted)\n");
-    for (int tb = 0; tb < 3; tb++) {
+    for (int tb = 0; tb < 4; tb++) {
         for (const gc_row *row = tables[tb]; row->name; row++) {
             for (int op = 1; op < AG_OP_COUNT; op++)
                 if (!strcmp(row->name, ag_op_name(op))) covered[op] = 1;

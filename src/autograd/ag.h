@@ -89,5 +89,7 @@ mgsd_tensor *ag_transpose2d(mgsd_tape *t, mgsd_tensor *x);
 
 /* Sequence, fused and recurrent ops. */
 #include "autograd/ag_seq.h"
+/* Model-specific ops (MGSD-WSS). */
+#include "autograd/ag_model.h"
 
 #endif

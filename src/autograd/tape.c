@@ -11,6 +11,7 @@ static const char *const op_names[] = {
 #define AG_OP(name) #name,
 #include "autograd/ops_dense.def"
 #include "autograd/ops_seq.def"
+#include "autograd/ops_model.def"
 #undef AG_OP
 };
 
@@ -176,6 +177,7 @@ static mgsd_status run_backward(mgsd_tape *t) {
         break;
 #include "autograd/ops_dense.def"
 #include "autograd/ops_seq.def"
+#include "autograd/ops_model.def"
 #undef AG_OP
         default:
             return mgsd_error(MGSD_ERR_INTERNAL, "ag_backward: unknown op %d", node->op);

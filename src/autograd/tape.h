@@ -50,6 +50,7 @@ typedef enum ag_op {
 #define AG_OP(name) AG_OP_##name,
 #include "autograd/ops_dense.def"
 #include "autograd/ops_seq.def"
+#include "autograd/ops_model.def"
 #undef AG_OP
     AG_OP_COUNT
 } ag_op;
@@ -125,6 +126,7 @@ static inline int64_t ag_rows(const mgsd_tensor *x) { return x->n / x->shape[x->
 #define AG_OP(name) void ag_bwd_##name(mgsd_tape *t, ag_node *node);
 #include "autograd/ops_dense.def"
 #include "autograd/ops_seq.def"
+#include "autograd/ops_model.def"
 #undef AG_OP
 
 #endif

@@ -1,0 +1,91 @@
+/* Per-row scaling and the noise-weighted supervised contrastive loss (see contrastive.h).
+ * Both are cheap (linear in the number of entries); the contrastive loss runs serially per
+ * segment in double precision because segments are short (<= 50 items or K interests). */
+#include "ops/contrastive.h"
+
+#include <math.h>
+
+void ops_scale_rows_forward(float *y, const float *x, const float *w, int64_t N, int C) {
+    for (int64_t n = 0; n < N; n++) {
+        float s = w[n];
+        const float *xr = x + n * C;
+        float *yr = y + n * C;
+        for (int c = 0; c < C; c++) yr[c] = xr[c] * s;
+    }
+}
+
+void ops_scale_rows_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, int64_t N, int C) {
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = dy + n * C, *xr = x + n * C;
+        if (dx) {
+            float s = w[n];
+            float *d = dx + n * C;
+            for (int c = 0; c < C; c++) d[c] += g[c] * s;
+        }
+        if (dw) {
+            float acc = 0;
+            for (int c = 0; c < C; c++) acc += g[c] * xr[c];
+            dw[n] += acc;
+        }
+    }
+}
+
+#define SC_EPS 1e-10
+
+void ops_sup_contrastive_forward(float *loss, const float *z, const float *f, const float *a, const float *q,
+                                 const int32_t *offs, int B) {
+    for (int b = 0; b < B; b++) {
+        int32_t o = offs[b], e = offs[b + 1];
+        double S = 0, F = 0, sum = 0;
+        for (int32_t i = o; i < e; i++) {
+            S += (1.0 - f[i]) * q[i] * exp((double)z[i]);
+            F += f[i];
+        }
+        for (int32_t i = o; i < e; i++) {
+            double P = (double)f[i] * a[i] * exp((double)z[i]);
+            double D = P + S;
+            if (D <= 0) D += SC_EPS;
+            double r = P / D;
+            if (r != 0) sum -= log(r);
+        }
+        loss[b] = F != 0 ? (float)(sum / F) : 0.0f;
+    }
+}
+
+void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, const float *dloss, const float *z,
+                                  const float *f, const float *a, const float *q, const int32_t *offs, int B) {
+    for (int b = 0; b < B; b++) {
+        int32_t o = offs[b], e = offs[b + 1];
+        double S = 0, F = 0, sum = 0;
+        for (int32_t i = o; i < e; i++) {
+            S += (1.0 - f[i]) * q[i] * exp((double)z[i]);
+            F += f[i];
+        }
+        if (F == 0) continue;
+        double g = dloss[b], c = g / F, dS = 0;
+        /* pass 1: loss value (for d/dF) and the gradient through each active P_i */
+        for (int32_t i = o; i < e; i++) {
+            double s = exp((double)z[i]);
+            double P = (double)f[i] * a[i] * s;
+            double D = P + S;
+            if (D <= 0) D += SC_EPS;
+            double r = P / D;
+            if (r == 0) continue;
+            sum -= log(r);
+            double dP = c * (-1.0 / P + 1.0 / D);
+            dS += c / D;
+            if (df) df[i] += (float)(dP * a[i] * s);
+            if (da) da[i] += (float)(dP * f[i] * s);
+            if (dz) dz[i] += (float)(dP * P);
+        }
+        double dF = -g * (sum / F) / F;
+        /* pass 2: the negative sum S and the normaliser F */
+        for (int32_t i = o; i < e; i++) {
+            double s = exp((double)z[i]);
+            double Q = (1.0 - f[i]) * q[i] * s;
+            if (df) df[i] += (float)(dF - dS * q[i] * s);
+            if (dq) dq[i] += (float)(dS * (1.0 - f[i]) * s);
+            if (dz) dz[i] += (float)(dS * Q);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/* Kernels used by MGSD-WSS: per-row scaling and the noise-weighted supervised contrastive
+ * loss (spec section 3, L_item and L_int).
+ *
+ * scale_rows: y[N, C] = x[N, C] * w[N] (row n scaled by w[n]).
+ *   backward: dx += dy * w,  dw[n] += sum_c dy[n, c] x[n, c].
+ *
+ * sup_contrastive over B segments of a packed vector (segment b = entries
+ * offs[b]..offs[b+1]-1), inputs z (similarities already divided by the temperature),
+ * f (positive flags, 0/1 in the forward pass but differentiable: straight-through),
+ * a (positive weights), q (negative weights); per segment:
+ *   s_i = exp(z_i),  P_i = f_i a_i s_i,  Q_i = (1 - f_i) q_i s_i,  S = sum_j Q_j
+ *   D_i = P_i + S  (+1e-10 when D_i <= 0),  r_i = P_i / D_i
+ *   loss_b = sum_i [r_i != 0] (-log r_i) / sum_i f_i        (0 when sum_i f_i = 0)
+ * which is the authors' supervised_contrastive_learning() term for term: entries with a
+ * zero ratio contribute -log 1 = 0, the denominator is guarded by 1e-10.
+ *   backward: gradients of sum_b dloss[b] loss_b with respect to z, f, a, q (each may be
+ *   NULL), accumulated (+=). */
+#ifndef MGSD_OPS_CONTRASTIVE_H
+#define MGSD_OPS_CONTRASTIVE_H
+
+#include <stdint.h>
+
+void ops_scale_rows_forward(float *y, const float *x, const float *w, int64_t N, int C);
+void ops_scale_rows_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, int64_t N, int C);
+
+void ops_sup_contrastive_forward(float *loss, const float *z, const float *f, const float *a, const float *q,
+                                 const int32_t *offs, int B);
+void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, const float *dloss, const float *z,
+                                  const float *f, const float *a, const float *q, const int32_t *offs, int B);
+
+#endif

@@ -1,0 +1,46 @@
+/* Model-specific kernels against hand-computed values (gradients: test_gradcheck). */
+#include "autograd/ag.h"
+#include "ops/contrastive.h"
+#include "test_util.h"
+
+int main(void) {
+    /* segment 0: the authors' formula by hand (python, double precision):
+     *   s = exp(z); P = f a s; Q = (1-f) q s; loss = sum_{P>0} -log(P / (P + sum Q)) / sum f */
+    const float z[5] = {0.5f, -0.2f, 1.0f, 0.3f, 2.0f};
+    const float f[5] = {1, 0, 1, 0, 1};
+    const float a[5] = {0.9f, 0.3f, 0.6f, 0.5f, 0.5f};
+    const float q[5] = {0.1f, 0.7f, 0.4f, 0.2f, 0.2f};
+    const int32_t offs[4] = {0, 3, 4, 5};
+    float loss[3];
+    ops_sup_contrastive_forward(loss, z, f, a, q, offs, 3);
+    CHECK_NEAR(loss[0], 0.31386305085188315, 1e-6);
+    CHECK_NEAR(loss[1], 0.0, 0.0); /* no positive: 0, not NaN */
+    CHECK_NEAR(loss[2], 0.0, 1e-7); /* one positive, no negative: -log 1 */
+
+    float y[6];
+    const float x[6] = {1, 2, 3, 4, 5, 6}, w[2] = {2, -1};
+    ops_scale_rows_forward(y, x, w, 2, 3);
+    CHECK_NEAR(y[2], 6, 0);
+    CHECK_NEAR(y[3], -4, 0);
+
+    /* wrapper argument checks */
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 16, 1));
+    mgsd_tensor X, W;
+    int sx[2] = {2, 3}, sw[1] = {3};
+    ag_tensor_wrap(&X, (float *)x, NULL, 2, sx);
+    ag_tensor_wrap(&W, (float *)w, NULL, 1, sw);
+    CHECK(ag_scale_rows(&t, &X, &W) == NULL);
+    CHECK_STATUS(ag_status(&t), MGSD_ERR_SHAPE);
+    CHECK_CONTAINS(mgsd_last_error(), "scale_rows");
+    ag_tape_reset(&t);
+    mgsd_tensor Z;
+    int sz[1] = {4};
+    ag_tensor_wrap(&Z, (float *)z, NULL, 1, sz);
+    ag_seqs segs = {3, offs, 3};
+    CHECK(ag_sup_contrastive(&t, &Z, &Z, &Z, &Z, &segs) == NULL);
+    CHECK_STATUS(ag_status(&t), MGSD_ERR_SHAPE);
+    CHECK_CONTAINS(mgsd_last_error(), "sup_contrastive");
+    ag_tape_free(&t);
+    return test_summary();
+}
