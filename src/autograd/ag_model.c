@@ -59,3 +59,33 @@ void ag_bwd_sup_contrastive(mgsd_tape *t, ag_node *nd) {
     ops_sup_contrastive_backward(z->grad, f->grad, a->grad, q->grad, nd->out->grad, z->data, f->data, a->data, q->data,
                                  nd->idx[0], (int)nd->i[0]);
 }
+
+mgsd_tensor *ag_gaussian_gate(mgsd_tape *t, mgsd_tensor *r, const float *mu, const float *sigma, int k) {
+    if (!r) return NULL;
+    if (k <= 0 || !mu || !sigma) return ag_fail(t, MGSD_ERR_INVALID_ARG, "gaussian_gate: need k > 0 kernels");
+    for (int j = 0; j < k; j++)
+        if (!(sigma[j] > 0)) return ag_fail(t, MGSD_ERR_INVALID_ARG, "gaussian_gate: sigma[%d] = %g must be > 0", j, sigma[j]);
+    mgsd_tensor *ins[1] = {r};
+    mgsd_tensor *y = ag_out(t, r->ndim, r->shape, ins, 1);
+    float *par = ag_scratch(t, 2 * k);
+    if (!y || !par) return NULL;
+    for (int j = 0; j < k; j++) {
+        par[j] = mu[j];
+        par[k + j] = sigma[j];
+    }
+    ops_gaussian_gate_forward(y->data, r->data, par, par + k, k, r->n);
+    if (y->grad) {
+        ag_node *nd = ag_record(t, AG_OP_gaussian_gate, y);
+        if (!nd) return NULL;
+        nd->in[0] = r;
+        nd->saved[0] = par;
+        nd->i[0] = k;
+    }
+    return y;
+}
+
+void ag_bwd_gaussian_gate(mgsd_tape *t, ag_node *nd) {
+    mgsd_tensor *r = nd->in[0];
+    int k = (int)nd->i[0];
+    if (r->grad) ops_gaussian_gate_backward(r->grad, nd->out->grad, r->data, nd->saved[0], nd->saved[0] + k, k, r->n);
+}

@@ -15,4 +15,8 @@ mgsd_tensor *ag_scale_rows(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w);
 mgsd_tensor *ag_sup_contrastive(mgsd_tape *t, mgsd_tensor *z, mgsd_tensor *f, mgsd_tensor *a, mgsd_tensor *q,
                                 const ag_seqs *s);
 
+/* y[n] = sum_j exp(-(r[n] - mu_j)^2 / (2 sigma_j^2)) for the k kernels (mu, sigma: k
+ * floats each, copied into the tape). Output has r's shape. */
+mgsd_tensor *ag_gaussian_gate(mgsd_tape *t, mgsd_tensor *r, const float *mu, const float *sigma, int k);
+
 #endif

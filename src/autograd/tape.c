@@ -186,3 +186,19 @@ static mgsd_status run_backward(mgsd_tape *t) {
     }
     return MGSD_OK;
 }
+
+mgsd_tensor *ag_view_rows(mgsd_tape *t, mgsd_tensor *x, int64_t r0, int64_t nrows) {
+    if (!x) return NULL;
+    if (r0 < 0 || nrows <= 0 || r0 + nrows > x->shape[0])
+        return ag_fail(t, MGSD_ERR_SHAPE, "view_rows: rows [%lld, %lld) outside 0..%d", (long long)r0,
+                       (long long)(r0 + nrows), x->shape[0]);
+    mgsd_tensor *v = mgsd_arena_alloc(&t->arena, sizeof *v);
+    if (!v) return ag_fail(t, MGSD_ERR_NOMEM, "out of memory for a tensor header");
+    *v = *x;
+    int64_t row = x->n / x->shape[0];
+    v->shape[0] = (int)nrows;
+    v->n = row * nrows;
+    v->data = x->data + r0 * row;
+    v->grad = x->grad ? x->grad + r0 * row : NULL;
+    return v;
+}

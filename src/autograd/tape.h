@@ -116,6 +116,9 @@ int32_t *ag_scratch_i32(mgsd_tape *t, int64_t n);
 
 /* Wrap caller-owned memory (parameters, inputs) as a tensor. grad may be NULL. */
 void ag_tensor_wrap(mgsd_tensor *x, float *data, float *grad, int ndim, const int *shape);
+/* View of rows [r0, r0 + nrows) of x (rank >= 1, split on the first dim): shares data and
+ * gradient memory with x, so no node is needed and gradients land in x's buffer. */
+mgsd_tensor *ag_view_rows(mgsd_tape *t, mgsd_tensor *x, int64_t r0, int64_t nrows);
 /* Shape helpers. */
 int64_t ag_numel(int ndim, const int *shape);
 /* Last dimension and product of the leading ones, for row-wise ops. */

@@ -89,3 +89,26 @@ void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, co
         }
     }
 }
+
+void ops_gaussian_gate_forward(float *y, const float *r, const float *mu, const float *sigma, int k, int64_t N) {
+    for (int64_t n = 0; n < N; n++) {
+        double acc = 0;
+        for (int j = 0; j < k; j++) {
+            double d = (double)r[n] - mu[j];
+            acc += exp(-d * d / (2.0 * (double)sigma[j] * sigma[j]));
+        }
+        y[n] = (float)acc;
+    }
+}
+
+void ops_gaussian_gate_backward(float *dr, const float *dy, const float *r, const float *mu, const float *sigma, int k,
+                                int64_t N) {
+    for (int64_t n = 0; n < N; n++) {
+        double acc = 0;
+        for (int j = 0; j < k; j++) {
+            double d = (double)r[n] - mu[j], s2 = (double)sigma[j] * sigma[j];
+            acc += -d / s2 * exp(-d * d / (2.0 * s2));
+        }
+        dr[n] += (float)(dy[n] * acc);
+    }
+}

@@ -28,4 +28,11 @@ void ops_sup_contrastive_forward(float *loss, const float *z, const float *f, co
 void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, const float *dloss, const float *z,
                                   const float *f, const float *a, const float *q, const int32_t *offs, int B);
 
+/* Multiple Gaussian-kernel gate (the paper's MGP, option mgp=gaussian):
+ *   y[n] = sum_j exp(-(r[n] - mu_j)^2 / (2 sigma_j^2)),  j < k
+ *   backward: dr[n] += dy[n] * sum_j -(r[n] - mu_j) / sigma_j^2 * exp(...). */
+void ops_gaussian_gate_forward(float *y, const float *r, const float *mu, const float *sigma, int k, int64_t N);
+void ops_gaussian_gate_backward(float *dr, const float *dy, const float *r, const float *mu, const float *sigma, int k,
+                                int64_t N);
+
 #endif

@@ -1,0 +1,99 @@
+/* Sequence backbones of SASRec, BERT4Rec and GRU4Rec on given input embeddings. */
+#include "model/backbone.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <strings.h>
+
+mgsd_status backbone_parse_kind(const char *name, backbone_kind *out) {
+    if (!strcasecmp(name, "SASRec")) *out = BACKBONE_SASREC;
+    else if (!strcasecmp(name, "BERT4Rec")) *out = BACKBONE_BERT4REC;
+    else if (!strcasecmp(name, "GRU4Rec")) *out = BACKBONE_GRU4REC;
+    else return mgsd_error(MGSD_ERR_CONFIG, "sub_model '%s' is not supported (expected SASRec, BERT4Rec or GRU4Rec)", name);
+    return MGSD_OK;
+}
+
+const char *backbone_kind_name(backbone_kind k) {
+    return k == BACKBONE_SASREC ? "SASRec" : k == BACKBONE_BERT4REC ? "BERT4Rec" : "GRU4Rec";
+}
+
+static mgsd_status get_int(const mgsd_config *c, const char *k, int *v) { return mgsd_config_get_int(c, k, v); }
+static mgsd_status get_float(const mgsd_config *c, const char *k, float *v) {
+    double d;
+    MGSD_TRY(mgsd_config_get_float(c, k, &d));
+    *v = (float)d;
+    return MGSD_OK;
+}
+
+mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, backbone_kind kind,
+                             const mgsd_config *cfg, int C, int max_len, nn_init init) {
+    char nm[96];
+    bb->kind = kind;
+    bb->C = C;
+    bb->max_len = max_len;
+    if (kind == BACKBONE_GRU4REC) {
+        MGSD_TRY(get_int(cfg, "num_layers", &bb->gru_layers));
+        MGSD_TRY(get_float(cfg, "dropout_prob", &bb->emb_drop));
+        bb->gru_hidden = C;
+        if (mgsd_config_has(cfg, "gru_hidden_size")) MGSD_TRY(get_int(cfg, "gru_hidden_size", &bb->gru_hidden));
+        if (bb->gru_layers < 1 || bb->gru_layers > BACKBONE_MAX_GRU_LAYERS)
+            return mgsd_error(MGSD_ERR_CONFIG, "num_layers=%d outside 1..%d", bb->gru_layers, BACKBONE_MAX_GRU_LAYERS);
+        if (bb->gru_hidden <= 0) return mgsd_error(MGSD_ERR_CONFIG, "GRU hidden size %d must be > 0", bb->gru_hidden);
+        if (bb->emb_drop < 0 || bb->emb_drop >= 1)
+            return mgsd_error(MGSD_ERR_CONFIG, "dropout_prob=%g outside [0, 1)", bb->emb_drop);
+        /* PyTorch GRU weights: RecBole's GRU4Rec initialises them xavier-uniform. */
+        int H = bb->gru_hidden;
+        for (int l = 0; l < bb->gru_layers; l++) {
+            int in = l == 0 ? C : H;
+            float a_ih = sqrtf(6.0f / (float)(3 * H + in)), a_hh = sqrtf(6.0f / (float)(4 * H));
+            int s_ih[2] = {3 * H, in}, s_hh[2] = {3 * H, H}, s_b[2] = {2, 3 * H};
+            snprintf(nm, sizeof nm, "gru_layers.weight_ih_l%d", l);
+            bb->w_ih[l] = nn_table_add(tb, prefix, nm, 2, s_ih, PARAMS_INIT_UNIFORM, -a_ih, a_ih);
+            snprintf(nm, sizeof nm, "gru_layers.weight_hh_l%d", l);
+            bb->w_hh[l] = nn_table_add(tb, prefix, nm, 2, s_hh, PARAMS_INIT_UNIFORM, -a_hh, a_hh);
+            snprintf(nm, sizeof nm, "gru_layers.bias_l%d", l);
+            bb->b[l] = nn_table_add(tb, prefix, nm, 2, s_b, PARAMS_INIT_ZEROS, 0, 0);
+        }
+        snprintf(nm, sizeof nm, "%sdense", prefix);
+        nn_linear_declare(&bb->dense, tb, nm, H, C, 1, init);
+        return tb->status;
+    }
+    nn_transformer_cfg tc;
+    const char *act;
+    double eps;
+    tc.C = C;
+    tc.init = init;
+    MGSD_TRY(get_int(cfg, "n_layers", &tc.n_layers));
+    MGSD_TRY(get_int(cfg, "n_heads", &tc.NH));
+    MGSD_TRY(get_int(cfg, "inner_size", &tc.inner));
+    MGSD_TRY(get_float(cfg, "hidden_dropout_prob", &tc.hidden_drop));
+    MGSD_TRY(get_float(cfg, "attn_dropout_prob", &tc.attn_drop));
+    MGSD_TRY(mgsd_config_get_str(cfg, "hidden_act", &act));
+    MGSD_TRY(nn_act_parse(act, &tc.act));
+    MGSD_TRY(mgsd_config_get_float(cfg, "layer_norm_eps", &eps));
+    tc.ln_eps = (float)eps;
+    bb->hidden_drop = tc.hidden_drop;
+    int s_pos[2] = {max_len, C};
+    bb->pos = nn_table_add(tb, prefix, "position_embedding.weight", 2, s_pos, init.weight, init.std, 0);
+    snprintf(nm, sizeof nm, "%sLayerNorm", prefix);
+    nn_layernorm_declare(&bb->ln, tb, nm, C, tc.ln_eps);
+    snprintf(nm, sizeof nm, "%strm_encoder.", prefix);
+    return nn_transformer_declare(&bb->tr, tb, nm, &tc);
+}
+
+mgsd_tensor *backbone_forward(const backbone *bb, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x, const ag_seqs *s,
+                              const int32_t *pos) {
+    if (!x) return NULL;
+    int ntok = s->offs[s->B];
+    if (bb->kind == BACKBONE_GRU4REC) {
+        mgsd_tensor *h = ag_dropout(t, x, bb->emb_drop);
+        for (int l = 0; l < bb->gru_layers; l++)
+            h = ag_gru(t, h, s, params_get(p, bb->w_ih[l]), params_get(p, bb->w_hh[l]), params_get(p, bb->b[l]));
+        h = nn_linear_forward(&bb->dense, t, p, h);
+        return ag_last_token(t, h, s);
+    }
+    mgsd_tensor *h = ag_add(t, x, ag_embedding(t, params_get(p, bb->pos), pos, ntok));
+    h = ag_dropout(t, nn_layernorm_forward(&bb->ln, t, p, h), bb->hidden_drop);
+    h = nn_transformer_forward(&bb->tr, t, p, h, s, bb->kind == BACKBONE_SASREC);
+    return ag_last_token(t, h, s);
+}

@@ -1,0 +1,578 @@
+/* MGSD-WSS: Multi-Granularity Sequence Denoising with Weakly Supervised Signal
+ * (arXiv 2510.10564), as specified in shared/docs/mgsd-wss.md; the authors' released code
+ * is the reference behaviour and the default, the paper's variants are options.
+ *
+ * All sequence tensors are packed (no padding): a batch's B histories own rows offs[b]..
+ * offs[b+1]-1 of [Ntok, C] tensors. Per training step:
+ *   X~ = E[S]; X = dropout(X~)
+ *   M  = relu(W2 relu(W1 X + b1))            (mgp=mlp, reference)  | gate(cos(E[y], X)) X (gaussian) | X (none)
+ *   G  = TrmSeq(dropout(M + P), causal)
+ *   p  = softmax(Wn2 relu(Wn1 dropout(G) + bn1)); h = gumbel_st(p)[:, 0]  (>= 1 kept per row)
+ *   c  = softmax(relu(Wi1 dropout(G) + bi1) Q^T); w = mean_i c_i
+ *   a  = softmax(Wa [k; t; k - t; k * t]), k = Wk dropout(LN(Q)), t = dropout(E[y]);
+ *   f  = gumbel_st(a)[:, 0]  (>= 1 selected per row)
+ *   s  = SubModel(G);  u_item = TrmItem(dropout(p0 * G[kept] + P), causal)[last];
+ *   u_int = sum_k w_k f_k Q_k;  u = s + u_item + u_int;  scores = u E[:N]^T
+ *   L = CE(scores, y) + gamma L_aux + zeta L_item + eta L_int
+ * with L_aux computed on a copy of the batch with t random items inserted (labels known). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/backbone.h"
+#include "model/model.h"
+#include "model/mgsd.h"
+#include "ops/xent.h"
+
+static const mgsd_config_entry mgsd_defaults[] = {
+    {"embedding_size", MGSD_CONFIG_INT, "100", "d: item embedding and hidden size of every module"},
+    {"sub_model", MGSD_CONFIG_STR, "BERT4Rec", "backbone producing the sequence vector s: SASRec | BERT4Rec | GRU4Rec"},
+    {"n_layers", MGSD_CONFIG_INT, "2", "sub-model transformer layers (SASRec/BERT4Rec)"},
+    {"n_heads", MGSD_CONFIG_INT, "2", "sub-model attention heads"},
+    {"inner_size", MGSD_CONFIG_INT, "100", "sub-model feed-forward width (reference: = embedding_size)"},
+    {"hidden_dropout_prob", MGSD_CONFIG_FLOAT, "0.5", "sub-model hidden dropout"},
+    {"attn_dropout_prob", MGSD_CONFIG_FLOAT, "0.5", "sub-model attention dropout"},
+    {"hidden_act", MGSD_CONFIG_STR, "gelu", "sub-model feed-forward activation: gelu | relu"},
+    {"layer_norm_eps", MGSD_CONFIG_FLOAT, "1e-12", "sub-model LayerNorm epsilon"},
+    {"num_layers", MGSD_CONFIG_INT, "1", "GRU4Rec sub-model: GRU layers"},
+    {"dropout_prob", MGSD_CONFIG_FLOAT, "0.3", "GRU4Rec sub-model: embedding dropout"},
+    {"transformer_encoder_layers", MGSD_CONFIG_INT, "2", "layers of MGSD's own sequence and item encoders"},
+    {"transformer_encoder_heads", MGSD_CONFIG_INT, "2", "heads of MGSD's own encoders"},
+    {"transformer_encoder_dim_feedforward", MGSD_CONFIG_INT, "2048", "feed-forward width of MGSD's own encoders"},
+    {"transformer_encoder_layer_norm_eps", MGSD_CONFIG_FLOAT, "1e-12", "LayerNorm epsilon of MGSD's own encoders"},
+    {"our_ae_drop_out", MGSD_CONFIG_FLOAT, "0.1", "every dropout of MGSD's own modules"},
+    {"hard_noise_num", MGSD_CONFIG_INT, "5", "t: random items inserted into each training sequence (weak supervision)"},
+    {"user_interest_num", MGSD_CONFIG_INT, "5", "K: interest prototypes"},
+    {"gaussian_kernel_num", MGSD_CONFIG_INT, "10", "kernels of the Gaussian-kernel perceptron (mgp=gaussian)"},
+    {"reweight_loss_gamma", MGSD_CONFIG_FLOAT, "10", "gamma: weight of the auxiliary (noise discriminator) loss"},
+    {"reweight_loss_zeta", MGSD_CONFIG_FLOAT, "7", "zeta: weight of the item-granularity contrastive loss"},
+    {"reweight_loss_eta", MGSD_CONFIG_FLOAT, "1", "eta: weight of the interest-granularity contrastive loss"},
+    {"gumbel_temperature", MGSD_CONFIG_FLOAT, "0.5", "initial gumbel-softmax temperature tau_g"},
+    {"supervised_contrastive_temperature", MGSD_CONFIG_FLOAT, "0.5", "initial contrastive temperature tau_c"},
+    {"is_gumbel_tau_anneal", MGSD_CONFIG_BOOL, "true", "anneal tau_g every 40 batches: max(1e-3, tau exp(-1e-3 g))"},
+    {"is_spu_cl_tau_anneal", MGSD_CONFIG_BOOL, "true", "anneal tau_c every 40 batches: max(0.1, tau exp(-1e-3 g))"},
+    {"mgp", MGSD_CONFIG_STR, "mlp", "sequence encoder input map: mlp (reference code) | gaussian (paper) | none"},
+    {"aux_loss", MGSD_CONFIG_STR, "mse", "auxiliary loss of the discriminator: mse (reference) | bce"},
+    {"use_aux", MGSD_CONFIG_BOOL, "true", "ablation: weak-supervision auxiliary loss"},
+    {"use_item_denoise", MGSD_CONFIG_BOOL, "true", "ablation: item-granularity denoising (u_item and L_item)"},
+    {"use_interest_denoise", MGSD_CONFIG_BOOL, "true", "ablation: interest-granularity denoising (u_int and L_int)"},
+    {"weighted_cl", MGSD_CONFIG_BOOL, "true", "weight contrastive terms by clean probabilities / interest weights"},
+    {"eval_sampling", MGSD_CONFIG_STR, "deterministic",
+     "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
+    {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference) | logits"},
+    {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
+};
+
+typedef enum { MGP_MLP, MGP_GAUSSIAN, MGP_NONE } mgp_kind;
+
+typedef struct mgsd_impl {
+    int C, N, L, K, T, n_gauss;
+    int item_rows;               /* rows of the item table (N, or N+1 with BERT4Rec's mask row) */
+    float drop, gamma, zeta, eta, tau_g0, tau_c0, tau_g, tau_c;
+    int detach_flags; /* tests: hard selections carry no straight-through gradient */
+    int anneal_g, anneal_c, use_aux, use_item, use_int, weighted, sample_eval, gumbel_logits, aux_bce;
+    mgp_kind mgp;
+    float mu[32], sigma[32];
+    int item_emb, pos_emb, prototypes;
+    nn_linear mlp1, mlp2, noise1, noise2, int1, key, attn;
+    nn_layernorm readout_ln;
+    nn_transformer seq_enc, item_enc;
+    backbone sub;
+} mgsd_impl;
+
+static float cfg_float(const mgsd_config *c, const char *k, mgsd_status *st) {
+    double v = 0;
+    if (*st == MGSD_OK) *st = mgsd_config_get_float(c, k, &v);
+    return (float)v;
+}
+static int cfg_int(const mgsd_config *c, const char *k, mgsd_status *st) {
+    int v = 0;
+    if (*st == MGSD_OK) *st = mgsd_config_get_int(c, k, &v);
+    return v;
+}
+static int cfg_bool(const mgsd_config *c, const char *k, mgsd_status *st) {
+    int v = 0;
+    if (*st == MGSD_OK) *st = mgsd_config_get_bool(c, k, &v);
+    return v;
+}
+static const char *cfg_str(const mgsd_config *c, const char *k, mgsd_status *st) {
+    const char *v = "";
+    if (*st == MGSD_OK) *st = mgsd_config_get_str(c, k, &v);
+    return v;
+}
+
+static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const model_info *info, mgsd_rng *rng) {
+    mgsd_status st = MGSD_OK;
+    mgsd_impl *im = mgsd_calloc(1, sizeof *im);
+    if (!im) return MGSD_ERR_NOMEM;
+    m->impl = im;
+    im->C = cfg_int(cfg, "embedding_size", &st);
+    im->N = info->n_items;
+    im->L = info->max_len;
+    im->K = cfg_int(cfg, "user_interest_num", &st);
+    im->T = cfg_int(cfg, "hard_noise_num", &st);
+    im->n_gauss = cfg_int(cfg, "gaussian_kernel_num", &st);
+    im->drop = cfg_float(cfg, "our_ae_drop_out", &st);
+    im->gamma = cfg_float(cfg, "reweight_loss_gamma", &st);
+    im->zeta = cfg_float(cfg, "reweight_loss_zeta", &st);
+    im->eta = cfg_float(cfg, "reweight_loss_eta", &st);
+    im->tau_g0 = im->tau_g = cfg_float(cfg, "gumbel_temperature", &st);
+    im->tau_c0 = im->tau_c = cfg_float(cfg, "supervised_contrastive_temperature", &st);
+    im->anneal_g = cfg_bool(cfg, "is_gumbel_tau_anneal", &st);
+    im->anneal_c = cfg_bool(cfg, "is_spu_cl_tau_anneal", &st);
+    im->use_aux = cfg_bool(cfg, "use_aux", &st);
+    im->use_item = cfg_bool(cfg, "use_item_denoise", &st);
+    im->use_int = cfg_bool(cfg, "use_interest_denoise", &st);
+    im->weighted = cfg_bool(cfg, "weighted_cl", &st);
+    const char *mgp = cfg_str(cfg, "mgp", &st), *aux = cfg_str(cfg, "aux_loss", &st);
+    const char *es = cfg_str(cfg, "eval_sampling", &st), *gi = cfg_str(cfg, "gumbel_input", &st);
+    const char *subname = cfg_str(cfg, "sub_model", &st);
+    int enc_layers = cfg_int(cfg, "transformer_encoder_layers", &st);
+    int enc_heads = cfg_int(cfg, "transformer_encoder_heads", &st);
+    int enc_ff = cfg_int(cfg, "transformer_encoder_dim_feedforward", &st);
+    float enc_eps = cfg_float(cfg, "transformer_encoder_layer_norm_eps", &st);
+    if (st != MGSD_OK) return st;
+    if (im->C <= 0) return mgsd_error(MGSD_ERR_CONFIG, "embedding_size=%d must be > 0", im->C);
+    if (im->K < 1) return mgsd_error(MGSD_ERR_CONFIG, "user_interest_num=%d must be >= 1", im->K);
+    if (im->T < 0 || im->T > 1000) return mgsd_error(MGSD_ERR_CONFIG, "hard_noise_num=%d outside 0..1000", im->T);
+    if (im->drop < 0 || im->drop >= 1) return mgsd_error(MGSD_ERR_CONFIG, "our_ae_drop_out=%g outside [0, 1)", im->drop);
+    if (!(im->tau_g0 > 0) || !(im->tau_c0 > 0))
+        return mgsd_error(MGSD_ERR_CONFIG, "gumbel_temperature and supervised_contrastive_temperature must be > 0");
+    if (!strcmp(mgp, "mlp")) im->mgp = MGP_MLP;
+    else if (!strcmp(mgp, "gaussian")) im->mgp = MGP_GAUSSIAN;
+    else if (!strcmp(mgp, "none")) im->mgp = MGP_NONE;
+    else return mgsd_error(MGSD_ERR_CONFIG, "mgp='%s' (expected mlp, gaussian or none)", mgp);
+    if (!strcmp(aux, "mse")) im->aux_bce = 0;
+    else if (!strcmp(aux, "bce")) im->aux_bce = 1;
+    else return mgsd_error(MGSD_ERR_CONFIG, "aux_loss='%s' (expected mse or bce)", aux);
+    if (!strcmp(es, "deterministic")) im->sample_eval = 0;
+    else if (!strcmp(es, "gumbel")) im->sample_eval = 1;
+    else return mgsd_error(MGSD_ERR_CONFIG, "eval_sampling='%s' (expected deterministic or gumbel)", es);
+    if (!strcmp(gi, "probs")) im->gumbel_logits = 0;
+    else if (!strcmp(gi, "logits")) im->gumbel_logits = 1;
+    else return mgsd_error(MGSD_ERR_CONFIG, "gumbel_input='%s' (expected probs or logits)", gi);
+    if (im->mgp == MGP_GAUSSIAN) {
+        int k = im->n_gauss;
+        if (k < 2 || k > 32) return mgsd_error(MGSD_ERR_CONFIG, "gaussian_kernel_num=%d outside 2..32", k);
+        /* centres 1, 1 - b/2, 1 - 3b/2, ... with b = 2/(k-1); widths 0.001 then 0.1 */
+        float bin = 2.0f / (float)(k - 1);
+        im->mu[0] = 1.0f;
+        im->sigma[0] = 0.001f;
+        im->mu[1] = 1.0f - bin / 2;
+        for (int j = 2; j < k; j++) im->mu[j] = im->mu[j - 1] - bin;
+        for (int j = 1; j < k; j++) im->sigma[j] = 0.1f;
+    }
+    backbone_kind kind;
+    MGSD_TRY(backbone_parse_kind(subname, &kind));
+    im->item_rows = kind == BACKBONE_BERT4REC ? im->N + 1 : im->N;
+
+    int C = im->C;
+    nn_table *tb = mgsd_malloc(sizeof *tb);
+    if (!tb) return MGSD_ERR_NOMEM;
+    nn_table_init(tb);
+    nn_init xn = {PARAMS_INIT_XAVIER_NORMAL, 0};
+    im->item_emb = nn_table_add_weight(tb, "", "sub_model.item_embedding.weight", im->item_rows, C, xn);
+    im->pos_emb = nn_table_add_weight(tb, "", "position_embedding.weight", im->L + 1, C, xn);
+    int sq[2] = {im->K, C};
+    im->prototypes = nn_table_add(tb, "", "user_interests_emb", 2, sq, PARAMS_INIT_NORMAL, 1.0f, 0);
+    nn_linear_declare(&im->mlp1, tb, "replace_gaussian_fc1", C, C, 1, xn);
+    nn_linear_declare(&im->mlp2, tb, "replace_gaussian_fc2", C, C, 0, xn);
+    nn_linear_declare(&im->noise1, tb, "multiattention_2_noise_scores_fc1", C, C, 1, xn);
+    nn_linear_declare(&im->noise2, tb, "multiattention_2_noise_scores_fc2", C, 2, 0, xn);
+    nn_linear_declare(&im->int1, tb, "multiattention_2_interest_scores_fc1", C, C, 1, xn);
+    nn_layernorm_declare(&im->readout_ln, tb, "attention_read_out.layer_norm", C, 1e-5f);
+    nn_linear_declare(&im->key, tb, "attention_read_out.fc_key_map", C, C, 0, xn);
+    nn_linear_declare(&im->attn, tb, "attention_read_out.fc_attention", 4 * C, 2, 0, xn);
+    nn_transformer_cfg tc = {enc_layers, C, enc_heads, enc_ff, im->drop, im->drop, enc_eps, NN_ACT_RELU, xn};
+    st = nn_transformer_declare(&im->seq_enc, tb, "raw_gaussian_kernel_transformer_encoder.", &tc);
+    if (st == MGSD_OK) st = nn_transformer_declare(&im->item_enc, tb, "item_wise_transformer_encoder.", &tc);
+    if (st == MGSD_OK) st = backbone_declare(&im->sub, tb, "sub_model.", kind, cfg, C, im->L, xn);
+    if (st == MGSD_OK) st = nn_table_build(tb, &m->params, rng);
+    mgsd_free(tb);
+    return st;
+}
+
+static void mgsd_destroy(mgsd_model *m) {
+    mgsd_free(m->impl);
+    m->impl = NULL;
+}
+
+/* Reference annealing: before batch g (1-based), if g % 40 == 0, tau <- max(floor, tau
+ * exp(-1e-3 g)). As a function of g: tau0 exp(-0.04 n(n+1)/2) floored, n = g / 40. */
+static void mgsd_on_step(mgsd_model *m, int64_t global_step, int64_t epoch) {
+    mgsd_impl *im = m->impl;
+    double n = (double)((global_step + 1) / 40);
+    double f = exp(-1e-3 * 40.0 * n * (n + 1) / 2);
+    im->tau_g = im->anneal_g ? (float)fmax(1e-3, im->tau_g0 * f) : im->tau_g0;
+    im->tau_c = im->anneal_c ? (float)fmax(0.1, im->tau_c0 * f) : im->tau_c0;
+}
+
+/* Per-batch index arrays, all from the tape arena. */
+typedef struct seq_index {
+    ag_seqs s;
+    int32_t *pos;     /* [Ntok] position inside the sequence */
+    int32_t *tok2seq; /* [Ntok] sequence of each token */
+    int ntok;
+} seq_index;
+
+static int index_build(mgsd_tape *t, seq_index *ix, int B, const int32_t *offs, int max_len) {
+    ix->ntok = offs[B];
+    ix->s.B = B;
+    ix->s.offs = offs;
+    ix->s.max_len = max_len;
+    ix->pos = ag_scratch_i32(t, ix->ntok);
+    ix->tok2seq = ag_scratch_i32(t, ix->ntok);
+    if (!ix->pos || !ix->tok2seq) return 0;
+    for (int b = 0; b < B; b++)
+        for (int32_t i = offs[b]; i < offs[b + 1]; i++) {
+            ix->pos[i] = i - offs[b];
+            ix->tok2seq[i] = b;
+        }
+    return 1;
+}
+
+/* Constant (no-gradient) tensor from the arena. */
+static mgsd_tensor *const_tensor(mgsd_tape *t, int d0, int d1) {
+    int s[2] = {d0, d1};
+    return ag_new(t, 2, s, 0);
+}
+
+/* Steps 1-2: X~ = E[S], G = TrmSeq(dropout(map(dropout(X~)) + P)). *raw receives X~. */
+static mgsd_tensor *encode(mgsd_model *m, mgsd_tape *t, const int32_t *items, const seq_index *ix,
+                           const int32_t *target_tok, mgsd_tensor **raw) {
+    mgsd_impl *im = m->impl;
+    mgsd_params *P = &m->params;
+    mgsd_tensor *E = params_get(P, im->item_emb);
+    mgsd_tensor *xr = ag_embedding(t, E, items, ix->ntok);
+    if (raw) *raw = xr;
+    mgsd_tensor *x = ag_dropout(t, xr, im->drop), *mm = x;
+    if (im->mgp == MGP_MLP) {
+        mm = ag_relu(t, nn_linear_forward(&im->mlp2, t, P, ag_relu(t, nn_linear_forward(&im->mlp1, t, P, x))));
+    } else if (im->mgp == MGP_GAUSSIAN) {
+        mgsd_tensor *te = ag_embedding(t, E, target_tok, ix->ntok);
+        mgsd_tensor *r = ag_cosine_similarity(t, x, te, 1e-8f);
+        mm = ag_scale_rows(t, x, ag_gaussian_gate(t, r, im->mu, im->sigma, im->n_gauss));
+    }
+    mgsd_tensor *z = ag_dropout(t, ag_add(t, mm, ag_embedding(t, params_get(P, im->pos_emb), ix->pos, ix->ntok)), im->drop);
+    return nn_transformer_forward(&im->seq_enc, t, P, z, &ix->s, 1);
+}
+
+/* Step 3: clean/noise probabilities p [Ntok, 2] and the discriminator logits. */
+static mgsd_tensor *discriminate(mgsd_model *m, mgsd_tape *t, mgsd_tensor *G, mgsd_tensor **logits) {
+    mgsd_impl *im = m->impl;
+    mgsd_tensor *h = ag_relu(t, nn_linear_forward(&im->noise1, t, &m->params, ag_dropout(t, G, im->drop)));
+    mgsd_tensor *lg = nn_linear_forward(&im->noise2, t, &m->params, h);
+    if (logits) *logits = lg;
+    return ag_softmax(t, lg);
+}
+
+/* Hard 0/1 selections from a [R, 2] distribution: straight-through gumbel in training (or
+ * with sampled evaluation), else the deterministic rule p0 > 0.5. Rows are grouped in
+ * segments; a segment with nothing selected gets `fallback(segment)` forced to 1 (with no
+ * gradient), as the reference does. Returns [R, 1]. */
+static mgsd_tensor *hard_select(mgsd_model *m, mgsd_tape *t, mgsd_tensor *probs, mgsd_tensor *logits,
+                                const int32_t *offs, int nseg, int last_fallback) {
+    mgsd_impl *im = m->impl;
+    if (!probs) return NULL;
+    int R = (int)ag_rows(probs);
+    mgsd_tensor *h;
+    if (t->training || im->sample_eval) {
+        mgsd_tensor *src = im->gumbel_logits ? logits : probs;
+        h = ag_slice_cols(t, ag_gumbel_softmax_st(t, src, im->tau_g, 1, 1), 0, 1);
+        if (h && im->detach_flags) {
+            mgsd_tensor *d = const_tensor(t, R, 1);
+            if (!d) return NULL;
+            memcpy(d->data, h->data, sizeof(float) * (size_t)R);
+            h = d;
+        }
+    } else {
+        h = const_tensor(t, R, 1);
+        if (!h) return NULL;
+        for (int r = 0; r < R; r++) h->data[r] = probs->data[2 * r] > 0.5f ? 1.0f : 0.0f;
+    }
+    if (!h) return NULL;
+    int forced = -1;
+    for (int b = 0; b < nseg; b++) {
+        float any = 0;
+        for (int32_t i = offs[b]; i < offs[b + 1]; i++) any += h->data[i];
+        if (any == 0 && offs[b + 1] > offs[b]) {
+            forced = b;
+            break;
+        }
+    }
+    if (forced < 0) return h;
+    mgsd_tensor *keep = const_tensor(t, R, 1), *add = const_tensor(t, R, 1);
+    if (!keep || !add) return NULL;
+    for (int r = 0; r < R; r++) {
+        keep->data[r] = 1.0f;
+        add->data[r] = 0.0f;
+    }
+    for (int b = 0; b < nseg; b++) {
+        float any = 0;
+        for (int32_t i = offs[b]; i < offs[b + 1]; i++) any += h->data[i];
+        if (any == 0 && offs[b + 1] > offs[b]) {
+            int32_t at = last_fallback ? offs[b + 1] - 1 : offs[b];
+            keep->data[at] = 0.0f;
+            add->data[at] = 1.0f;
+        }
+    }
+    return ag_add(t, ag_mul(t, h, keep), add);
+}
+
+typedef struct fwd_out {
+    mgsd_tensor *u;          /* [B, C] user vectors */
+    mgsd_tensor *xraw;       /* [Ntok, C] E[S] */
+    mgsd_tensor *p0;         /* [Ntok, 1] clean probabilities */
+    mgsd_tensor *h;          /* [Ntok, 1] keep flags */
+    mgsd_tensor *w;          /* [B, K] interest weights */
+    mgsd_tensor *f;          /* [B*K, 1] interest flags */
+    int32_t *idxK, *idxB;    /* [B*K] prototype / sequence of each (b, k) pair */
+    int32_t *koffs;          /* [B+1] offsets of the K-segments */
+} fwd_out;
+
+static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd_out *o) {
+    mgsd_impl *im = m->impl;
+    mgsd_params *P = &m->params;
+    int B = b->B, C = im->C, K = im->K;
+    memset(o, 0, sizeof *o);
+    for (int r = 0; r < B; r++)
+        if (b->offs[r + 1] <= b->offs[r])
+            return mgsd_error(MGSD_ERR_INVALID_ARG, "MGSD: row %d of the batch has an empty history", r);
+    seq_index ix;
+    if (!index_build(t, &ix, B, b->offs, b->L)) return ag_status(t);
+    /* target per row (training: next item; inference: last history item) and per token */
+    int32_t *tgt = ag_scratch_i32(t, B), *tgt_tok = ag_scratch_i32(t, ix.ntok);
+    if (!tgt || !tgt_tok) return ag_status(t);
+    for (int r = 0; r < B; r++) tgt[r] = t->training ? b->targets[r] : b->items[b->offs[r + 1] - 1];
+    for (int i = 0; i < ix.ntok; i++) tgt_tok[i] = tgt[ix.tok2seq[i]];
+    mgsd_tensor *E = params_get(P, im->item_emb), *Q = params_get(P, im->prototypes);
+
+    mgsd_tensor *G = encode(m, t, b->items, &ix, tgt_tok, &o->xraw);
+    mgsd_tensor *logits, *pr = discriminate(m, t, G, &logits);
+    o->p0 = ag_slice_cols(t, pr, 0, 1);
+    o->h = hard_select(m, t, pr, logits, b->offs, B, 1);
+
+    /* sub-model sequence vector */
+    mgsd_tensor *u = backbone_forward(&im->sub, t, P, G, &ix.s, ix.pos);
+
+    /* item granularity: compact kept tokens, weight by p0, own causal encoder */
+    if (im->use_item && o->h) {
+        int32_t *kidx = ag_scratch_i32(t, ix.ntok), *koff = ag_scratch_i32(t, B + 1), *kpos = ag_scratch_i32(t, ix.ntok);
+        if (!kidx || !koff || !kpos) return ag_status(t);
+        int nk = 0;
+        koff[0] = 0;
+        for (int r = 0; r < B; r++) {
+            for (int32_t i = b->offs[r]; i < b->offs[r + 1]; i++)
+                if (o->h->data[i] > 0.5f) {
+                    kpos[nk] = nk - koff[r];
+                    kidx[nk++] = i;
+                }
+            koff[r + 1] = nk;
+        }
+        ag_seqs ks = {B, koff, b->L};
+        mgsd_tensor *gk = ag_scale_rows(t, ag_gather_rows(t, G, kidx, nk), ag_gather_rows(t, o->p0, kidx, nk));
+        gk = ag_add(t, gk, ag_embedding(t, params_get(P, im->pos_emb), kpos, nk));
+        gk = nn_transformer_forward(&im->item_enc, t, P, ag_dropout(t, gk, im->drop), &ks, 1);
+        u = ag_add(t, u, ag_last_token(t, gk, &ks));
+    }
+
+    /* interest granularity */
+    if (im->use_int) {
+        mgsd_tensor *c = ag_relu(t, nn_linear_forward(&im->int1, t, P, ag_dropout(t, G, im->drop)));
+        c = ag_softmax(t, ag_matmul(t, c, Q, 0, 1));        /* [Ntok, K] */
+        o->w = ag_masked_mean(t, c, &ix.s);                  /* [B, K] */
+        o->idxK = ag_scratch_i32(t, (int64_t)B * K);
+        o->idxB = ag_scratch_i32(t, (int64_t)B * K);
+        o->koffs = ag_scratch_i32(t, B + 1);
+        if (!o->idxK || !o->idxB || !o->koffs) return ag_status(t);
+        for (int r = 0; r < B; r++) {
+            o->koffs[r] = r * K;
+            for (int k = 0; k < K; k++) {
+                o->idxK[r * K + k] = k;
+                o->idxB[r * K + k] = r;
+            }
+        }
+        o->koffs[B] = B * K;
+        mgsd_tensor *key = ag_gather_rows(t, nn_layernorm_forward(&im->readout_ln, t, P, Q), o->idxK, B * K);
+        key = nn_linear_forward(&im->key, t, P, ag_dropout(t, key, im->drop));
+        mgsd_tensor *tv = ag_gather_rows(t, ag_dropout(t, ag_embedding(t, E, tgt, B), im->drop), o->idxB, B * K);
+        mgsd_tensor *parts[4] = {key, tv, ag_sub(t, key, tv), ag_mul(t, key, tv)};
+        mgsd_tensor *alog = nn_linear_forward(&im->attn, t, P, ag_concat(t, parts, 4));
+        mgsd_tensor *a = ag_softmax(t, alog);
+        o->f = hard_select(m, t, a, alog, o->koffs, B, 0);   /* [B*K, 1], fallback: prototype 0 */
+        int sw[2] = {B, K};
+        mgsd_tensor *wf = ag_mul(t, o->w, ag_reshape(t, o->f, 2, sw));
+        u = ag_add(t, u, ag_matmul(t, wf, Q, 0, 0));
+    }
+    o->u = u;
+    (void)C;
+    return ag_status(t);
+}
+
+mgsd_status mgsd_augment(mgsd_rng *rng, const int32_t *items, const int32_t *offs, int B, int L, int T, int N,
+                         int32_t *out_items, int32_t *out_offs, float *labels, int32_t *scratch) {
+    if (L <= 0 || T < 0 || N < 2) return mgsd_error(MGSD_ERR_INVALID_ARG, "mgsd_augment: L=%d T=%d N=%d", L, T, N);
+    int32_t *slot = scratch;
+    uint8_t *isn = (uint8_t *)(scratch + L + T);
+    int64_t w = 0;
+    out_offs[0] = 0;
+    for (int r = 0; r < B; r++) {
+        const int32_t *src = items + offs[r];
+        int n = offs[r + 1] - offs[r], tot = n + T;
+        if (n > L) return mgsd_error(MGSD_ERR_INVALID_ARG, "mgsd_augment: row %d has %d items > L=%d", r, n, L);
+        /* uniform T-subset of positions 0..tot-1 (partial Fisher-Yates), like randperm[:T] */
+        for (int j = 0; j < tot; j++) {
+            slot[j] = j;
+            isn[j] = 0;
+        }
+        for (int j = 0; j < T; j++) {
+            int k = j + (int)mgsd_rng_below(rng, (uint64_t)(tot - j));
+            int32_t tmp = slot[j];
+            slot[j] = slot[k];
+            slot[k] = tmp;
+            isn[slot[j]] = 1;
+        }
+        int start = tot > L ? tot - L : 0, si = 0;
+        for (int j = 0; j < tot; j++) {
+            int32_t it;
+            float label;
+            if (isn[j]) {
+                it = 1 + (int32_t)mgsd_rng_below(rng, (uint64_t)(N - 1));
+                label = 0.0f;
+            } else {
+                it = src[si++];
+                label = 1.0f;
+            }
+            if (j >= start) {
+                out_items[w] = it;
+                labels[w++] = label;
+            }
+        }
+        out_offs[r + 1] = (int32_t)w;
+    }
+    return MGSD_OK;
+}
+
+/* L_aux: run steps 1-3 on the augmented copy and score the clean probabilities against
+ * the known labels: sum_i (p0_i - z_i)^2 / len per sequence (or BCE), batch mean. */
+static mgsd_tensor *aux_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, const int32_t *tgt) {
+    mgsd_impl *im = m->impl;
+    int B = b->B, L = b->L, T = im->T;
+    int64_t cap = 0;
+    for (int r = 0; r < B; r++) {
+        int n = b->offs[r + 1] - b->offs[r] + T;
+        cap += n < L ? n : L;
+    }
+    int32_t *items = ag_scratch_i32(t, cap), *offs = ag_scratch_i32(t, B + 1);
+    int32_t *scratch = ag_scratch_i32(t, 2 * (L + T) + 1), *ttok = ag_scratch_i32(t, cap);
+    mgsd_tensor *lab = const_tensor(t, (int)cap, 1);
+    if (!items || !offs || !scratch || !ttok || !lab) return NULL;
+    mgsd_status st = mgsd_augment(&t->rng, b->items, b->offs, B, L, T, im->N, items, offs, lab->data, scratch);
+    if (st != MGSD_OK) return ag_fail(t, st, "%s", mgsd_last_error());
+    for (int r = 0; r < B; r++)
+        for (int32_t i = offs[r]; i < offs[r + 1]; i++) ttok[i] = tgt[r];
+    seq_index ix;
+    if (!index_build(t, &ix, B, offs, L)) return NULL;
+    mgsd_tensor *G = encode(m, t, items, &ix, ttok, NULL);
+    mgsd_tensor *p0 = ag_slice_cols(t, discriminate(m, t, G, NULL), 0, 1);
+    mgsd_tensor *per;
+    if (!im->aux_bce) {
+        per = ag_squared_error(t, p0, lab);
+    } else {
+        mgsd_tensor *nl = const_tensor(t, (int)cap, 1);
+        if (!nl) return NULL;
+        for (int64_t i = 0; i < cap; i++) nl->data[i] = 1.0f - lab->data[i];
+        mgsd_tensor *lp = ag_mul(t, ag_log(t, p0), lab);
+        mgsd_tensor *lq = ag_mul(t, ag_log(t, ag_scale(t, p0, -1.0f, 1.0f)), nl);
+        per = ag_scale(t, ag_add(t, lp, lq), -1.0f, 0.0f);
+    }
+    return ag_mean(t, ag_masked_mean(t, per, &ix.s));
+}
+
+static mgsd_tensor *item_table_view(mgsd_model *m, mgsd_tape *t) {
+    mgsd_impl *im = m->impl;
+    mgsd_tensor *E = params_get(&m->params, im->item_emb);
+    if (im->item_rows == im->N) return E;
+    return ag_view_rows(t, E, 0, im->N);
+}
+
+mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_tensor *terms[4]) {
+    mgsd_impl *im = m->impl;
+    fwd_out o;
+    terms[0] = terms[1] = terms[2] = terms[3] = NULL;
+    MGSD_TRY(forward(m, t, b, &o));
+    int B = b->B;
+    terms[0] = ag_softmax_xent(t, o.u, item_table_view(m, t), b->targets, 0);
+    float inv_tau = 1.0f / im->tau_c;
+    if (im->use_item && o.h) {
+        ag_seqs s = {B, b->offs, b->L};
+        int32_t *tok2seq = ag_scratch_i32(t, b->offs[B]);
+        if (!tok2seq) return ag_status(t);
+        for (int r = 0; r < B; r++)
+            for (int32_t i = b->offs[r]; i < b->offs[r + 1]; i++) tok2seq[i] = r;
+        mgsd_tensor *z = ag_scale(t, ag_cosine_similarity(t, o.xraw, ag_gather_rows(t, o.u, tok2seq, b->offs[B]), 1e-8f),
+                                  inv_tau, 0.0f);
+        mgsd_tensor *a = o.p0, *q = ag_scale(t, o.p0, -1.0f, 1.0f);
+        if (!im->weighted) {
+            a = q = const_tensor(t, b->offs[B], 1);
+            if (!a) return ag_status(t);
+            for (int i = 0; i < b->offs[B]; i++) a->data[i] = 1.0f;
+        }
+        terms[2] = ag_mean(t, ag_sup_contrastive(t, z, o.h, a, q, &s));
+    }
+    if (im->use_int && o.f) {
+        int BK = B * im->K;
+        ag_seqs s = {B, o.koffs, im->K};
+        mgsd_tensor *Qx = ag_gather_rows(t, params_get(&m->params, im->prototypes), o.idxK, BK);
+        mgsd_tensor *z = ag_scale(t, ag_cosine_similarity(t, Qx, ag_gather_rows(t, o.u, o.idxB, BK), 1e-8f), inv_tau, 0.0f);
+        int sw[1] = {BK};
+        mgsd_tensor *wv = ag_reshape(t, o.w, 1, sw);
+        if (!im->weighted) {
+            wv = const_tensor(t, BK, 1);
+            if (!wv) return ag_status(t);
+            for (int i = 0; i < BK; i++) wv->data[i] = 1.0f;
+        }
+        terms[3] = ag_mean(t, ag_sup_contrastive(t, z, o.f, wv, wv, &s));
+    }
+    if (im->use_aux && im->T > 0) terms[1] = aux_loss(m, t, b, b->targets);
+    return ag_status(t);
+}
+
+void mgsd_set_detach_flags(mgsd_model *m, int detach) { ((mgsd_impl *)m->impl)->detach_flags = detach; }
+void mgsd_get_temperatures(const mgsd_model *m, float *tau_g, float *tau_c) {
+    const mgsd_impl *im = m->impl;
+    *tau_g = im->tau_g;
+    *tau_c = im->tau_c;
+}
+
+static mgsd_tensor *mgsd_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) {
+    mgsd_impl *im = m->impl;
+    mgsd_tensor *terms[4];
+    if (mgsd_loss_terms(m, t, b, terms) != MGSD_OK) return NULL;
+    const float wts[4] = {1.0f, im->gamma, im->zeta, im->eta};
+    mgsd_tensor *loss = terms[0];
+    for (int k = 1; k < 4; k++)
+        if (terms[k]) loss = ag_add(t, loss, ag_scale(t, terms[k], wts[k], 0.0f));
+    return loss;
+}
+
+static mgsd_status mgsd_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *scores) {
+    mgsd_impl *im = m->impl;
+    fwd_out o;
+    MGSD_TRY(forward(m, t, b, &o));
+    mgsd_tensor *E = params_get(&m->params, im->item_emb);
+    ops_scores(scores, o.u->data, E->data, b->B, im->C, im->N);
+    return MGSD_OK;
+}
+
+const model_vtable model_mgsd = {
+    "MGSD",
+    "MGSD-WSS: multi-granularity sequence denoising with weakly supervised signal (arXiv 2510.10564)",
+    mgsd_defaults,
+    sizeof mgsd_defaults / sizeof mgsd_defaults[0],
+    mgsd_create,
+    mgsd_loss,
+    mgsd_scores,
+    mgsd_on_step,
+    mgsd_destroy,
+};

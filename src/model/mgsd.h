@@ -1,0 +1,27 @@
+/* MGSD-WSS internals exposed for tests and tools (the model itself is used through the
+ * vtable `model_mgsd`, see model.h). */
+#ifndef MGSD_MODEL_MGSD_H
+#define MGSD_MODEL_MGSD_H
+
+#include "model/model.h"
+
+extern const model_vtable model_mgsd;
+
+/* Weak-supervision augmentation (spec section 3, L_aux): for every packed history
+ * (items, offs[B+1], each at most L long) insert T items drawn uniformly from 1..N-1 at T
+ * distinct positions drawn uniformly from 0..len+T-1, then keep the newest L. Writes the
+ * packed result (out_items, out_offs[B+1]) and labels (1 original, 0 inserted).
+ * out_items/labels hold sum_b min(len_b + T, L) entries; scratch 2 (L + T) + 1 int32. */
+mgsd_status mgsd_augment(mgsd_rng *rng, const int32_t *items, const int32_t *offs, int B, int L, int T, int N,
+                         int32_t *out_items, int32_t *out_offs, float *labels, int32_t *scratch);
+
+/* The four loss terms of a training batch, unweighted: [0] L_rec, [1] L_aux, [2] L_item,
+ * [3] L_int (NULL when switched off). */
+mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_tensor *terms[4]);
+/* Tests: make the hard keep/interest selections constants (no straight-through gradient),
+ * so that finite differences and backpropagation compute the same derivative. */
+void mgsd_set_detach_flags(mgsd_model *m, int detach);
+/* Current (annealed) gumbel and contrastive temperatures. */
+void mgsd_get_temperatures(const mgsd_model *m, float *tau_g, float *tau_c);
+
+#endif

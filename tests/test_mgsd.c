@@ -1,0 +1,294 @@
+/* MGSD-WSS model: gradient checks of each loss term and the total on a tiny
+ * configuration, weak-supervision augmentation labels, temperatures, deterministic
+ * inference, ablation switches, sub-models, configuration errors. */
+#include <string.h>
+
+#include "model/mgsd.h"
+#include "test_util.h"
+
+enum { N_ITEMS = 15, L = 6, B = 3 };
+
+static mgsd_config *make_config(const char *const *kv, int n) {
+    mgsd_config *c;
+    size_t nd;
+    if (mgsd_config_create(&c) != MGSD_OK) return NULL;
+    const mgsd_config_entry *ov = mgsd_config_overall_defaults(&nd);
+    mgsd_config_add_defaults(c, "overall", MGSD_CONFIG_LEVEL_OVERALL, ov, nd);
+    mgsd_config_add_defaults(c, "MGSD", MGSD_CONFIG_LEVEL_MODEL, model_mgsd.defaults, model_mgsd.n_defaults);
+    static const char *tiny[] = {"embedding_size", "8", "transformer_encoder_dim_feedforward", "16",
+                                 "transformer_encoder_layers", "1", "n_layers", "1", "inner_size", "8",
+                                 "user_interest_num", "3", "hard_noise_num", "2", "our_ae_drop_out", "0",
+                                 "hidden_dropout_prob", "0", "attn_dropout_prob", "0", "dropout_prob", "0"};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i += 2)
+        mgsd_config_set(c, tiny[i], tiny[i + 1], MGSD_CONFIG_LEVEL_FILE, "test");
+    for (int i = 0; i < n; i += 2)
+        if (mgsd_config_set(c, kv[i], kv[i + 1], MGSD_CONFIG_LEVEL_CMDLINE, "test") != MGSD_OK) {
+            fprintf(stderr, "config: %s\n", mgsd_last_error());
+            return NULL;
+        }
+    return c;
+}
+
+static mgsd_status make_model(mgsd_model *m, const mgsd_config *c, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    m->vt = &model_mgsd;
+    m->info.n_items = N_ITEMS;
+    m->info.n_users = B;
+    m->info.max_len = L;
+    mgsd_rng r;
+    mgsd_rng_seed(&r, seed);
+    return model_mgsd.create(m, c, &m->info, &r);
+}
+
+static void free_model(mgsd_model *m) {
+    model_mgsd.destroy(m);
+    params_free(&m->params);
+}
+
+static void make_batch(mgsd_batch *b) {
+    static const int32_t h0[2] = {3, 5}, h1[4] = {1, 2, 3, 4}, h2[6] = {7, 8, 9, 10, 11, 12};
+    mgsd_batch_init(b, B, L);
+    mgsd_batch_reset(b);
+    mgsd_batch_append(b, 1, 6, h0, 2);
+    mgsd_batch_append(b, 2, 5, h1, 4);
+    mgsd_batch_append(b, 3, 13, h2, 6);
+}
+
+/* Loss term k (or the weighted total for k = 4) at the current parameters. */
+static double eval_term(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, int k, int grad) {
+    ag_tape_reset(t);
+    mgsd_rng_seed(&t->rng, 77);
+    t->grad_enabled = grad;
+    t->training = 1;
+    mgsd_tensor *loss;
+    if (k < 4) {
+        mgsd_tensor *terms[4];
+        if (mgsd_loss_terms(m, t, b, terms) != MGSD_OK || !terms[k]) return NAN;
+        loss = terms[k];
+    } else {
+        loss = m->vt->loss(m, t, b);
+        if (!loss) return NAN;
+    }
+    if (grad) {
+        params_zero_grads(&m->params);
+        if (ag_backward(t, loss) != MGSD_OK) return NAN;
+    }
+    return loss->data[0];
+}
+
+/* Central differences over 60 parameter entries (the 40 largest analytic gradients and 20
+ * random ones; 12 + 8 in quick mode); kinks (a hard selection flipping inside +-eps) are skipped as in
+ * test_gradcheck. Tolerance |a - n| <= 2e-3 + 2e-2 max(|a|, |n|). */
+static void check_term(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, int k, const char *name) {
+    double l0 = eval_term(m, t, b, k, 1);
+    CHECK(isfinite(l0));
+    int64_t total = m->params.total;
+    float *g = mgsd_malloc(sizeof(float) * (size_t)total);
+    memcpy(g, m->params.grad, sizeof(float) * (size_t)total);
+    int n_top = test_quick() ? 12 : 40, n_all = test_quick() ? 20 : 60;
+    int64_t pick[60];
+    int np = 0;
+    for (int j = 0; j < n_top; j++) {
+        int64_t best = -1;
+        for (int64_t i = 0; i < total; i++) {
+            int used = 0;
+            for (int q = 0; q < np; q++) used |= pick[q] == i;
+            if (!used && (best < 0 || fabsf(g[i]) > fabsf(g[best]))) best = i;
+        }
+        pick[np++] = best;
+    }
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 5);
+    while (np < n_all) pick[np++] = (int64_t)mgsd_rng_below(&r, (uint64_t)m->params.numel);
+    int checked = 0, skipped = 0, bad = 0;
+    const float eps = 1e-3f;
+    for (int j = 0; j < np; j++) {
+        float *x = &m->params.data[pick[j]], x0 = *x;
+        *x = x0 + eps;
+        double lp = eval_term(m, t, b, k, 0);
+        *x = x0 - eps;
+        double lm = eval_term(m, t, b, k, 0);
+        *x = x0;
+        double lc = eval_term(m, t, b, k, 0);
+        double right = (lp - lc) / eps, left = (lc - lm) / eps;
+        double sc = fmax(fabs(right), fabs(left));
+        if (fabs(right - left) > 0.1 * sc + 0.1) {
+            skipped++;
+            continue;
+        }
+        double num = (lp - lm) / (2 * eps), ana = g[pick[j]];
+        double tol = 2e-3 + 2e-2 * fmax(fabs(ana), fabs(num));
+        checked++;
+        if (fabs(ana - num) > tol) {
+            if (bad++ < 4) TEST_FAIL_("%s: param %lld: analytic %.6g vs numeric %.6g", name, (long long)pick[j], ana, num);
+        }
+    }
+    printf("  %-8s loss %.5f  checked %d  skipped %d  %s\n", name, l0, checked, skipped, bad ? "FAIL" : "ok");
+    if (!bad && checked >= (2 * n_all) / 3) test_passed_++;
+    else if (!bad) TEST_FAIL_("%s: only %d entries checked", name, checked);
+    mgsd_free(g);
+}
+
+static void test_gradients(const char *sub) {
+    const char *kv[] = {"sub_model", sub};
+    mgsd_config *c = make_config(kv, 2);
+    mgsd_model m;
+    CHECK_OK(make_model(&m, c, 3));
+    mgsd_set_detach_flags(&m, 1);
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    mgsd_batch b;
+    make_batch(&b);
+    printf("gradient checks, sub_model %s (%lld parameters)\n", sub, (long long)params_count(&m.params));
+    const char *names[5] = {"L_rec", "L_aux", "L_item", "L_int", "total"};
+    for (int k = 0; k < 5; k++) check_term(&m, &t, &b, k, names[k]);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+    free_model(&m);
+    mgsd_config_free(c);
+}
+
+static void test_augment(void) {
+    const int32_t items[11] = {4, 5, 6, 1, 2, 3, 4, 5, 6, 7, 9};
+    const int32_t offs[4] = {0, 3, 3 + 6, 11};
+    int32_t out[64], ooffs[4], scratch[64];
+    float lab[64];
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 11);
+    int counts[8] = {0};
+    for (int rep = 0; rep < 200; rep++) {
+        CHECK_OK(mgsd_augment(&r, items, offs, 3, 6, 3, 20, out, ooffs, lab, scratch));
+        CHECK_INT_EQ(ooffs[1], 6);          /* 3 + 3 */
+        CHECK_INT_EQ(ooffs[2] - ooffs[1], 6); /* 6 + 3 truncated to L = 6 */
+        CHECK_INT_EQ(ooffs[3] - ooffs[2], 5); /* 2 + 3 */
+        for (int s = 0; s < 3; s++) {
+            /* the label-1 entries, in order, are the newest original items */
+            int32_t orig[9];
+            int no = 0, nz = 0;
+            for (int32_t i = ooffs[s]; i < ooffs[s + 1]; i++) {
+                CHECK(out[i] >= 1 && out[i] < 20);
+                if (lab[i] == 1.0f) orig[no++] = out[i];
+                else {
+                    CHECK(lab[i] == 0.0f);
+                    nz++;
+                }
+            }
+            int n = offs[s + 1] - offs[s];
+            const int32_t *src = items + offs[s] + (n - no);
+            int same = no <= n;
+            for (int i = 0; i < no && same; i++) same = orig[i] == src[i];
+            CHECK(same);
+            if (s != 1) CHECK_INT_EQ(nz, 3);
+            if (s == 0)
+                for (int i = 0; i < 6; i++) counts[i] += lab[ooffs[0] + i] == 0.0f;
+        }
+    }
+    /* inserted positions are uniform over the 6 slots: each holds noise half the time */
+    for (int i = 0; i < 6; i++) CHECK(counts[i] > 60 && counts[i] < 140);
+}
+
+static void test_behaviour(void) {
+    mgsd_config *c = make_config(NULL, 0);
+    mgsd_model m;
+    CHECK_OK(make_model(&m, c, 3));
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    mgsd_batch b;
+    make_batch(&b);
+    /* temperatures: reference annealing every 40 batches */
+    float tg, tc;
+    model_mgsd.on_step(&m, 38, 0);
+    mgsd_get_temperatures(&m, &tg, &tc);
+    CHECK_NEAR(tg, 0.5, 1e-7);
+    model_mgsd.on_step(&m, 39, 0); /* g = 40 */
+    mgsd_get_temperatures(&m, &tg, &tc);
+    CHECK_NEAR(tg, 0.5 * exp(-0.04), 1e-6);
+    model_mgsd.on_step(&m, 79, 0); /* g = 80: two annealings */
+    mgsd_get_temperatures(&m, &tg, &tc);
+    CHECK_NEAR(tg, 0.5 * exp(-0.04) * exp(-0.08), 1e-6);
+    model_mgsd.on_step(&m, 100000, 0);
+    mgsd_get_temperatures(&m, &tg, &tc);
+    CHECK_NEAR(tg, 1e-3, 1e-9);
+    CHECK_NEAR(tc, 0.1, 1e-7);
+    /* deterministic inference */
+    float s1[B * N_ITEMS], s2[B * N_ITEMS];
+    t.training = 0;
+    t.grad_enabled = 0;
+    ag_tape_reset(&t);
+    CHECK_OK(model_mgsd.scores(&m, &t, &b, s1));
+    ag_tape_reset(&t);
+    mgsd_rng_seed(&t.rng, 999);
+    CHECK_OK(model_mgsd.scores(&m, &t, &b, s2));
+    CHECK(memcmp(s1, s2, sizeof s1) == 0);
+    int finite = 1;
+    for (int i = 0; i < B * N_ITEMS; i++) finite &= isfinite(s1[i]);
+    CHECK(finite);
+    /* a training step allocates nothing once warm */
+    t.training = 1;
+    t.grad_enabled = 1;
+    for (int step = 0; step < 3; step++) {
+        uint64_t a0 = mgsd_alloc_count();
+        ag_tape_reset(&t);
+        params_zero_grads(&m.params);
+        mgsd_tensor *loss = model_mgsd.loss(&m, &t, &b);
+        CHECK(loss && isfinite(loss->data[0]));
+        CHECK_OK(ag_backward(&t, loss));
+        if (step == 2) CHECK_INT_EQ(mgsd_alloc_count() - a0, 0);
+    }
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+    free_model(&m);
+    mgsd_config_free(c);
+
+    /* ablations remove exactly their term */
+    const char *kv[] = {"use_aux", "false", "use_item_denoise", "false"};
+    c = make_config(kv, 4);
+    CHECK_OK(make_model(&m, c, 3));
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    make_batch(&b);
+    mgsd_tensor *terms[4];
+    CHECK_OK(mgsd_loss_terms(&m, &t, &b, terms));
+    CHECK(terms[0] != NULL && terms[1] == NULL && terms[2] == NULL && terms[3] != NULL);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+    free_model(&m);
+    mgsd_config_free(c);
+
+    /* configuration errors name the key */
+    const char *bad1[] = {"sub_model", "Caser"};
+    c = make_config(bad1, 2);
+    CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "sub_model");
+    model_mgsd.destroy(&m);
+    mgsd_config_free(c);
+    const char *bad2[] = {"mgp", "cubic"};
+    c = make_config(bad2, 2);
+    CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "mgp");
+    model_mgsd.destroy(&m);
+    mgsd_config_free(c);
+}
+
+int main(void) {
+    test_augment();
+    test_behaviour();
+    test_gradients("BERT4Rec");
+    test_gradients("SASRec");
+    test_gradients("GRU4Rec");
+    const char *g[] = {"mgp", "gaussian", "aux_loss", "bce", "weighted_cl", "false"};
+    mgsd_config *c = make_config(g, 6);
+    mgsd_model m;
+    CHECK_OK(make_model(&m, c, 4));
+    mgsd_set_detach_flags(&m, 1);
+    mgsd_tape t;
+    ag_tape_init(&t, 1 << 20, 1);
+    mgsd_batch b;
+    make_batch(&b);
+    printf("gradient checks, mgp=gaussian aux_loss=bce weighted_cl=false\n");
+    check_term(&m, &t, &b, 4, "total");
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+    free_model(&m);
+    mgsd_config_free(c);
+    return test_summary();
+}
