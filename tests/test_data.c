@@ -170,6 +170,13 @@ static void test_formats_forced(void) {
         CHECK_STR_EQ(seq_names(ds, "u"), "q p");
         mgsd_dataset_free(ds);
     }
+    /* untyped TAB header naming user and item columns is an .inter header */
+    CHECK_OK(load_str(&ds, "userId\titemId\ttimestamp\nu\tx\t2\nu\ty\t1\n", &o));
+    if (ds) {
+        CHECK_STR_EQ(mgsd_dataset_format(ds), "inter");
+        CHECK_STR_EQ(seq_names(ds, "u"), "y x");
+        mgsd_dataset_free(ds);
+    }
     /* trailing tab and trailing blanks on .inter rows */
     CHECK_OK(load_str(&ds, "user_id:token\titem_id:token\ttimestamp:float\nu\tx\t2 \t\nu\ty\t1\n\n  \n", &o));
     if (ds) {
