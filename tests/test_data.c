@@ -170,6 +170,13 @@ static void test_formats_forced(void) {
         CHECK_STR_EQ(seq_names(ds, "u"), "q p");
         mgsd_dataset_free(ds);
     }
+    /* untyped TAB header naming user and item columns is an .inter header */
+    CHECK_OK(load_str(&ds, "userId\titemId\ttimestamp\nu\tx\t2\nu\ty\t1\n", &o));
+    if (ds) {
+        CHECK_STR_EQ(mgsd_dataset_format(ds), "inter");
+        CHECK_STR_EQ(seq_names(ds, "u"), "y x");
+        mgsd_dataset_free(ds);
+    }
     /* trailing tab and trailing blanks on .inter rows */
     CHECK_OK(load_str(&ds, "user_id:token\titem_id:token\ttimestamp:float\nu\tx\t2 \t\nu\ty\t1\n\n  \n", &o));
     if (ds) {
@@ -220,6 +227,58 @@ static void test_long_line(void) {
         remove(path);
     }
     free(buf);
+}
+
+static void test_token_lookup(void) {
+    /* Tokens sharing 8-byte prefixes, differing only after byte 8, and longer than 255
+     * bytes (the interner's inline prefix and length tag must not confuse them). */
+    char long1[301], long2[301], text[2048];
+    memset(long1, 'q', 300);
+    long1[300] = '\0';
+    memcpy(long2, long1, sizeof long1);
+    long2[299] = 'r';
+    snprintf(text, sizeof text, "u abcdefgh abcdefghi abcdefghj abcdefg %s %s abcdefgh a\nv %s a\n", long1, long2, long2);
+    mgsd_data_options o = nofilter();
+    mgsd_dataset *ds = NULL;
+    CHECK_OK(load_str(&ds, text, &o));
+    if (!ds) return;
+    CHECK_INT_EQ(mgsd_dataset_num_items(ds), 8);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, "abcdefgh"), 1);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, "abcdefghi"), 2);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, "abcdefghj"), 3);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, "abcdefg"), 4);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, long1), 5);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, long2), 6);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, "abcdefghk"), -1);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, "abcdef"), -1);
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, ""), -1);
+    long1[299] = 's';
+    CHECK_INT_EQ(mgsd_dataset_find_item(ds, long1), -1);
+    CHECK_STR_EQ(mgsd_dataset_item_name(ds, 6), long2);
+    const int32_t *it;
+    int32_t n;
+    CHECK_OK(mgsd_dataset_user_items(ds, 2, &it, &n));
+    CHECK_INT_EQ(n, 2);
+    CHECK_INT_EQ(it[0], 6);
+    mgsd_dataset_free(ds);
+    /* many distinct tokens: table growth keeps every id */
+    size_t cap = 20000 * 8 + 16, len = 0;
+    char *big = malloc(cap);
+    len += (size_t)sprintf(big, "u");
+    for (int i = 0; i < 20000; i++) len += (size_t)sprintf(big + len, " t%d", i);
+    big[len++] = '\n';
+    CHECK_OK(mgsd_dataset_load_buffer(&ds, big, len, "big", &o));
+    if (ds) {
+        int bad = 0;
+        char nm[16];
+        for (int i = 0; i < 20000; i++) {
+            snprintf(nm, sizeof nm, "t%d", i);
+            bad += mgsd_dataset_find_item(ds, nm) != i + 1;
+        }
+        CHECK_INT_EQ(bad, 0);
+        mgsd_dataset_free(ds);
+    }
+    free(big);
 }
 
 static void test_kcore(void) {
@@ -364,6 +423,7 @@ int main(void) {
     test_utf8_crlf();
     test_formats_forced();
     test_long_line();
+    test_token_lookup();
     test_kcore();
     test_intervals();
     test_bad_input();

@@ -9,15 +9,22 @@
 
 /* String interner: one open-addressing hash table over a single string pool. Ids are
  * 0..n-1 in order of first insertion; strings are stored NUL-terminated in the pool. */
+typedef struct data_intern_slot {
+    uint64_t prefix;     /* first 8 bytes of the token, zero padded */
+    uint32_t tag;        /* hash with the low byte replaced by min(len, 255) */
+    int32_t id1;         /* id + 1, 0 = empty */
+} data_intern_slot;
+
 typedef struct data_intern {
     char *pool;
     size_t pool_len, pool_cap;
     int64_t *offs;       /* id -> offset in pool */
     uint32_t *lens;      /* id -> length */
     uint32_t *hashes;    /* id -> hash */
-    int32_t *slots;      /* hash slot -> id + 1, 0 = empty */
+    data_intern_slot *slots;
     size_t n_slots;      /* power of two */
     int32_t n, cap;
+    int32_t last;        /* id returned by the previous add (fast path), -1 if none */
 } data_intern;
 
 void data_intern_init(data_intern *t);

@@ -101,14 +101,20 @@ static int intervals_contain(const interval_set *is, double x) {
     return 0;
 }
 
-/* ---- stable sort of row indices by timestamp ------------------------------------- */
+/* ---- stable sort of (timestamp, row) pairs -------------------------------------- */
 
-static void merge_sort_rows(int64_t *a, int64_t *tmp, int64_t n, const double *ts) {
+typedef struct ts_row {
+    double ts;
+    int64_t row;
+} ts_row;
+
+/* Stable: ties keep their order (rows arrive in file order). tmp holds n/2 + 1 pairs. */
+static void merge_sort_pairs(ts_row *a, ts_row *tmp, int64_t n) {
     if (n < 24) {
         for (int64_t i = 1; i < n; i++) {
-            int64_t v = a[i];
+            ts_row v = a[i];
             int64_t j = i;
-            while (j > 0 && ts[a[j - 1]] > ts[v]) {
+            while (j > 0 && a[j - 1].ts > v.ts) {
                 a[j] = a[j - 1];
                 j--;
             }
@@ -117,12 +123,12 @@ static void merge_sort_rows(int64_t *a, int64_t *tmp, int64_t n, const double *t
         return;
     }
     int64_t h = n / 2;
-    merge_sort_rows(a, tmp, h, ts);
-    merge_sort_rows(a + h, tmp, n - h, ts);
-    if (ts[a[h - 1]] <= ts[a[h]]) return;
+    merge_sort_pairs(a, tmp, h);
+    merge_sort_pairs(a + h, tmp, n - h);
+    if (a[h - 1].ts <= a[h].ts) return;
     memcpy(tmp, a, (size_t)h * sizeof *a);
     int64_t i = 0, j = h, k = 0;
-    while (i < h && j < n) a[k++] = ts[a[j]] < ts[tmp[i]] ? a[j++] : tmp[i++];
+    while (i < h && j < n) a[k++] = a[j].ts < tmp[i].ts ? a[j++] : tmp[i++];
     while (i < h) a[k++] = tmp[i++];
 }
 
@@ -158,7 +164,8 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     uint8_t *uban = mgsd_calloc((size_t)nu_raw + 1, 1);
     uint8_t *iban = mgsd_calloc((size_t)ni_raw + 1, 1);
     mgsd_dataset *ds = mgsd_calloc(1, sizeof *ds);
-    int64_t *rows = NULL, *tmp = NULL;
+    int64_t *rows = NULL;
+    ts_row *pairs = NULL;
     if (!alive || !ucnt || !icnt || !uban || !iban || !ds) {
         st = MGSD_ERR_NOMEM;
         goto fail;
@@ -261,13 +268,25 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
         if (len > max_len) max_len = len;
     }
     if (r->has_ts) {
-        tmp = mgsd_malloc((size_t)(max_len > 0 ? max_len : 1) * sizeof *tmp);
-        if (!tmp) {
+        /* Gather each user's (ts, row) pairs once, sort them contiguously, scatter back. */
+        pairs = mgsd_malloc((size_t)(max_len > 0 ? max_len : 1) * 3 / 2 * sizeof *pairs + sizeof *pairs);
+        if (!pairs) {
             st = MGSD_ERR_NOMEM;
             goto fail;
         }
-        for (int32_t u = 1; u <= U; u++)
-            merge_sort_rows(rows + offs[u], tmp, offs[u + 1] - offs[u], r->ts);
+        ts_row *ptmp = pairs + max_len;
+        for (int32_t u = 1; u <= U; u++) {
+            int64_t a = offs[u], len = offs[u + 1] - a;
+            int sorted = 1;
+            for (int64_t k = 0; k < len; k++) {
+                pairs[k].row = rows[a + k];
+                pairs[k].ts = r->ts[pairs[k].row];
+                sorted &= k == 0 || pairs[k - 1].ts <= pairs[k].ts;
+            }
+            if (sorted) continue;
+            merge_sort_pairs(pairs, ptmp, len);
+            for (int64_t k = 0; k < len; k++) rows[a + k] = pairs[k].row;
+        }
     }
     for (int64_t k = 0; k < n_alive; k++) {
         int64_t row = rows[k];
@@ -280,7 +299,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     ds->item_names = r->items;
     data_intern_init(&r->users);
     data_intern_init(&r->items);
-    mgsd_free(tmp);
+    mgsd_free(pairs);
     mgsd_free(rows);
     mgsd_free(alive);
     mgsd_free(ucnt);
@@ -291,7 +310,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     return MGSD_OK;
 fail:
     if (st == MGSD_ERR_NOMEM && !*mgsd_last_error()) mgsd_error(st, "%s: out of memory while preparing", name);
-    mgsd_free(tmp);
+    mgsd_free(pairs);
     mgsd_free(rows);
     mgsd_free(alive);
     mgsd_free(ucnt);

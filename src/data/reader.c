@@ -284,6 +284,17 @@ static int column_role(const char *s, size_t n) {
 
 static int looks_like_inter_header(const char *s, size_t n) {
     if (!memchr(s, '\t', n)) return 0; /* an .inter header has >= 2 TAB-separated columns */
+    /* Untyped header naming both a user and an item column ("user_id<TAB>item_id"). */
+    int has_user = 0, has_item = 0;
+    for (size_t i = 0; i <= n;) {
+        const char *tab = memchr(s + i, '\t', n - i);
+        size_t e = tab ? (size_t)(tab - s) : n;
+        int role = column_role(s + i, e - i);
+        has_user |= role == COL_USER;
+        has_item |= role == COL_ITEM;
+        i = e + 1;
+    }
+    if (has_user && has_item) return 1;
     static const char *types[] = {":token", ":float", ":token_seq", ":float_seq"};
     for (size_t k = 0; k < 4; k++) {
         size_t m = strlen(types[k]);
@@ -311,13 +322,7 @@ static mgsd_status parse_header(line_reader *lr, header_map *h, char *line, size
     h->cu = h->ci = h->ct = SIZE_MAX;
     for (size_t k = 0; k < nf; k++) {
         field f = h->fields[k];
-        if (delim == ',') {
-            trim_field(&f);
-            if (f.n >= 2 && f.s[0] == '"' && f.s[f.n - 1] == '"') {
-                f.s++;
-                f.n -= 2;
-            }
-        }
+        trim_field(&f);
         int role = column_role(f.s, f.n);
         size_t *slot = role == COL_USER ? &h->cu : role == COL_ITEM ? &h->ci : role == COL_TIME ? &h->ct : NULL;
         if (slot && *slot == SIZE_MAX) *slot = k;
