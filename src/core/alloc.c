@@ -154,9 +154,12 @@ mgsd_status mgsd_arena_consolidate(mgsd_arena *a) {
         mgsd_arena_reset(a);
         return MGSD_OK;
     }
+    /* One block for the high-water mark plus 25% headroom: a later step somewhat larger
+     * than any seen so far (batches vary in token count) still fits, so the block is
+     * reallocated (and its pages touched afresh) rarely. */
     size_t total = 0;
     for (mgsd_arena_block *b = a->first; b; b = b->next) total += b->size;
-    if (a->peak > total) total = a->peak;
+    if (a->peak + a->peak / 4 > total) total = a->peak + a->peak / 4;
     mgsd_arena_block *nb = block_new(total);
     if (!nb) return MGSD_ERR_NOMEM;
     size_t bs = a->block_size, peak = a->peak;
