@@ -10,6 +10,8 @@
 /* ---- dense (ag_dense.c) ---- */
 /* y[..., OC] = x[..., C] . w[OC, C]^T + b[OC]   (b may be NULL) */
 mgsd_tensor *ag_linear(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor *b);
+/* y = relu(x . w^T + b) in one op: no separate pre-activation buffer or gradient. */
+mgsd_tensor *ag_linear_relu(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor *b);
 
 /* Element-wise binary ops. b has a's shape, or a trailing suffix of it ([N,C] op [C],
  * [B,T,C] op [T,C]), or one element; it is broadcast over a's leading dims. y has a's

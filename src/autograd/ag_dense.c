@@ -13,15 +13,16 @@
 #include "ops/matmul.h"
 #include "ops/norm.h"
 
-/* ---- linear ---------------------------------------------------------------------- */
-mgsd_tensor *ag_linear(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor *b) {
+/* ---- linear, linear + relu ---------------------------------------------------------- */
+static mgsd_tensor *linear_impl(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor *b, int relu) {
+    const char *name = relu ? "linear_relu" : "linear";
     if (!x || !w) return NULL;
-    if (w->ndim != 2) return ag_fail(t, MGSD_ERR_SHAPE, "linear: weight must be 2-D [OC,C], got rank %d", w->ndim);
+    if (w->ndim != 2) return ag_fail(t, MGSD_ERR_SHAPE, "%s: weight must be 2-D [OC,C], got rank %d", name, w->ndim);
     int C = w->shape[1], OC = w->shape[0];
     if (ag_cols(x) != C)
-        return ag_fail(t, MGSD_ERR_SHAPE, "linear: input has %d columns, weight expects %d", ag_cols(x), C);
+        return ag_fail(t, MGSD_ERR_SHAPE, "%s: input has %d columns, weight expects %d", name, ag_cols(x), C);
     if (b && (b->n != OC))
-        return ag_fail(t, MGSD_ERR_SHAPE, "linear: bias has %lld elements, expected %d", (long long)b->n, OC);
+        return ag_fail(t, MGSD_ERR_SHAPE, "%s: bias has %lld elements, expected %d", name, (long long)b->n, OC);
     int shape[AG_MAX_DIMS];
     for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[i];
     shape[x->ndim - 1] = OC;
@@ -29,9 +30,10 @@ mgsd_tensor *ag_linear(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor
     mgsd_tensor *y = ag_out(t, x->ndim, shape, ins, 3);
     if (!y) return NULL;
     int64_t N = ag_rows(x);
-    ops_linear_forward(y->data, x->data, w->data, b ? b->data : NULL, N, C, OC);
+    if (relu) ops_linear_relu_forward(y->data, x->data, w->data, b ? b->data : NULL, N, C, OC);
+    else ops_linear_forward(y->data, x->data, w->data, b ? b->data : NULL, N, C, OC);
     if (y->grad) {
-        ag_node *nd = ag_record(t, AG_OP_linear, y);
+        ag_node *nd = ag_record(t, relu ? AG_OP_linear_relu : AG_OP_linear, y);
         if (!nd) return NULL;
         nd->in[0] = x;
         nd->in[1] = w;
@@ -40,8 +42,24 @@ mgsd_tensor *ag_linear(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor
     return y;
 }
 
+mgsd_tensor *ag_linear(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor *b) {
+    return linear_impl(t, x, w, b, 0);
+}
+
+mgsd_tensor *ag_linear_relu(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_tensor *b) {
+    return linear_impl(t, x, w, b, 1);
+}
+
 void ag_bwd_linear(mgsd_tape *t, ag_node *nd) {
     mgsd_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
+    ops_linear_backward(x->grad, w->grad, b ? b->grad : NULL, y->grad, x->data, w->data, ag_rows(x), w->shape[1],
+                        w->shape[0]);
+}
+
+void ag_bwd_linear_relu(mgsd_tape *t, ag_node *nd) {
+    mgsd_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
+    /* y->grad is read by no later node: mask it in place, then the linear backward. */
+    ops_relu_mask_inplace(y->grad, y->data, y->n);
     ops_linear_backward(x->grad, w->grad, b ? b->grad : NULL, y->grad, x->data, w->data, ag_rows(x), w->shape[1],
                         w->shape[0]);
 }

@@ -247,7 +247,7 @@ static mgsd_tensor *encode(mgsd_model *m, mgsd_tape *t, const int32_t *items, co
     if (raw) *raw = xr;
     mgsd_tensor *x = ag_dropout(t, xr, im->drop), *mm = x;
     if (im->mgp == MGP_MLP) {
-        mm = ag_relu(t, nn_linear_forward(&im->mlp2, t, P, ag_relu(t, nn_linear_forward(&im->mlp1, t, P, x))));
+        mm = nn_linear_relu_forward(&im->mlp2, t, P, nn_linear_relu_forward(&im->mlp1, t, P, x));
     } else if (im->mgp == MGP_GAUSSIAN) {
         mgsd_tensor *te = ag_embedding(t, E, target_tok, ix->ntok);
         mgsd_tensor *r = ag_cosine_similarity(t, x, te, 1e-8f);
@@ -260,7 +260,7 @@ static mgsd_tensor *encode(mgsd_model *m, mgsd_tape *t, const int32_t *items, co
 /* Step 3: clean/noise probabilities p [Ntok, 2] and the discriminator logits. */
 static mgsd_tensor *discriminate(mgsd_model *m, mgsd_tape *t, mgsd_tensor *G, mgsd_tensor **logits) {
     mgsd_impl *im = m->impl;
-    mgsd_tensor *h = ag_relu(t, nn_linear_forward(&im->noise1, t, &m->params, ag_dropout(t, G, im->drop)));
+    mgsd_tensor *h = nn_linear_relu_forward(&im->noise1, t, &m->params, ag_dropout(t, G, im->drop));
     mgsd_tensor *lg = nn_linear_forward(&im->noise2, t, &m->params, h);
     if (logits) *logits = lg;
     return ag_softmax(t, lg);
@@ -378,7 +378,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
 
     /* interest granularity */
     if (im->use_int) {
-        mgsd_tensor *c = ag_relu(t, nn_linear_forward(&im->int1, t, P, ag_dropout(t, G, im->drop)));
+        mgsd_tensor *c = nn_linear_relu_forward(&im->int1, t, P, ag_dropout(t, G, im->drop));
         c = ag_softmax(t, ag_matmul(t, c, Q, 0, 1));        /* [Ntok, K] */
         o->w = ag_masked_mean(t, c, &ix.s);                  /* [B, K] */
         o->idxK = ag_scratch_i32(t, (int64_t)B * K);

@@ -61,6 +61,10 @@ mgsd_tensor *nn_linear_forward(const nn_linear *l, mgsd_tape *t, mgsd_params *p,
     return ag_linear(t, x, params_get(p, l->w), l->b >= 0 ? params_get(p, l->b) : NULL);
 }
 
+mgsd_tensor *nn_linear_relu_forward(const nn_linear *l, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x) {
+    return ag_linear_relu(t, x, params_get(p, l->w), l->b >= 0 ? params_get(p, l->b) : NULL);
+}
+
 void nn_layernorm_declare(nn_layernorm *l, nn_table *tb, const char *prefix, int C, float eps) {
     char nm[96];
     int s[1] = {C};
@@ -121,8 +125,8 @@ mgsd_tensor *nn_transformer_forward(const nn_transformer *tr, mgsd_tape *t, mgsd
         mgsd_tensor *a = nn_linear_forward(&L->out, t, p, ctx);
         a = ag_dropout(t, a, hd);
         a = nn_layernorm_forward(&L->ln_attn, t, p, ag_add(t, a, x));
-        mgsd_tensor *f = nn_linear_forward(&L->ff1, t, p, a);
-        f = c->act == NN_ACT_GELU ? ag_gelu(t, f) : ag_relu(t, f);
+        mgsd_tensor *f = c->act == NN_ACT_RELU ? nn_linear_relu_forward(&L->ff1, t, p, a)
+                                               : ag_gelu(t, nn_linear_forward(&L->ff1, t, p, a));
         f = nn_linear_forward(&L->ff2, t, p, f);
         f = ag_dropout(t, f, hd);
         x = nn_layernorm_forward(&L->ln_ff, t, p, ag_add(t, f, a));

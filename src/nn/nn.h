@@ -40,6 +40,8 @@ typedef struct nn_linear {
 } nn_linear;
 void nn_linear_declare(nn_linear *l, nn_table *tb, const char *prefix, int in, int out, int bias, nn_init init);
 mgsd_tensor *nn_linear_forward(const nn_linear *l, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x);
+/* relu(linear(x)) fused (ag_linear_relu). */
+mgsd_tensor *nn_linear_relu_forward(const nn_linear *l, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x);
 
 typedef struct nn_layernorm {
     int w, b;

@@ -116,3 +116,24 @@ void ops_matmul_backward(float *da, float *db, const float *dc, const float *a, 
         else ops_gemm(1, ta, N, K, M, 1.0f, dc, a, 1.0f, db);
     }
 }
+
+void ops_linear_relu_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
+    ops_gemm(0, 1, N, OC, C, 1.0f, inp, w, 0.0f, out);
+#pragma omp parallel for if (N * OC > 32768) schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        float *o = out + n * OC;
+        if (b) {
+            for (int j = 0; j < OC; j++) {
+                float v = o[j] + b[j];
+                o[j] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (int j = 0; j < OC; j++) o[j] = o[j] > 0.0f ? o[j] : 0.0f;
+        }
+    }
+}
+
+void ops_relu_mask_inplace(float *dy, const float *y, int64_t n) {
+#pragma omp parallel for if (n > 32768) schedule(static)
+    for (int64_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}

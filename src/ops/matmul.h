@@ -17,6 +17,11 @@ void ops_linear_forward_ref(float *out, const float *inp, const float *w, const 
 void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                              const float *w, int64_t N, int C, int OC);
 
+/* linear_relu: out = relu(inp . w^T + b), bias and relu applied in one pass after the
+ * product. relu_mask_inplace: dy[i] = 0 where y[i] <= 0 (the relu backward on the output). */
+void ops_linear_relu_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
+void ops_relu_mask_inplace(float *dy, const float *y, int64_t n);
+
 /* c[M,N] = alpha * op(a) . op(b) + beta * c; a is [M,K] (or [K,M] if ta), b is [K,N]
  * (or [N,K] if tb). Leading dimensions are the natural ones of the stored matrices. */
 void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,

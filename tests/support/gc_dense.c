@@ -128,7 +128,16 @@ static mgsd_tensor *gc_matmul_blas(gc_ctx *g, mgsd_tape *t) {
 }
 static mgsd_tensor *gc_transpose2d(gc_ctx *g, mgsd_tape *t) { return ag_transpose2d(t, gc_input2(g, 37, 70)); }
 
+static mgsd_tensor *gc_linear_relu(gc_ctx *g, mgsd_tape *t) {
+    mgsd_tensor *x = gc_input2(g, 6, 7);
+    mgsd_tensor *w = gc_input2(g, 5, 7);
+    int sb[1] = {5};
+    mgsd_tensor *b = gc_input(g, 1, sb, 1.0f);
+    return ag_linear_relu(t, x, w, b);
+}
+
 const gc_row gc_rows_dense[] = {
+    {"linear_relu", gc_linear_relu, 0, 0, 0},
     {"linear", gc_linear, 0, 0, 0},
     {"linear_blas_nobias", gc_linear_big, 0, 0, 0},
     {"add", gc_add, 0, 0, 0},
