@@ -49,7 +49,8 @@ static void test_registry(void) {
     const model_vtable *const *l = model_list();
     int n = 0;
     while (l[n]) n++;
-    CHECK_INT_EQ(n, 3);
+    CHECK_INT_EQ(n, 4);
+    CHECK_STR_EQ(model_find("mgsd")->name, "MGSD");
     CHECK(model_find("sasrec") == model_find("SASRec") && model_find("SASRec") != NULL);
     CHECK_STR_EQ(model_find("bert4REC")->name, "BERT4Rec");
     CHECK_STR_EQ(model_find("GRU4REC")->name, "GRU4Rec");

@@ -8,8 +8,9 @@
 extern const model_vtable model_sasrec;
 extern const model_vtable model_bert4rec;
 extern const model_vtable model_gru4rec;
+extern const model_vtable model_mgsd;
 
-static const model_vtable *const model_table[] = {&model_sasrec, &model_bert4rec, &model_gru4rec, NULL};
+static const model_vtable *const model_table[] = {&model_sasrec, &model_bert4rec, &model_gru4rec, &model_mgsd, NULL};
 
 const model_vtable *const *model_list(void) { return model_table; }
 
