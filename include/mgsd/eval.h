@@ -106,6 +106,21 @@ typedef struct mgsd_noise_report {
 mgsd_status mgsd_eval_noise(const float *clean_prob, const uint8_t *is_noise, int64_t n, double threshold,
                             mgsd_noise_report *out);
 
+/* ---- robustness: noise injected into evaluation histories --------------------------
+ * A scorer that wraps another: before scoring, every history of the batch gets
+ * round(ratio * len) items drawn uniformly from 1..N-1 inserted at uniformly random
+ * distinct positions (the newest L are kept), then the inner scorer sees the noisy batch.
+ * The random stream is fixed by the seed, so two runs over the same split inject the same
+ * noise. The copy batch is allocated once by init for `capacity` rows. */
+typedef struct mgsd_noise_injector mgsd_noise_injector;
+mgsd_status mgsd_noise_injector_init(mgsd_noise_injector **out, mgsd_score_fn inner, void *inner_model, double ratio,
+                                     int32_t n_items, int L, int capacity, uint64_t seed);
+/* An mgsd_score_fn: pass the injector as `model`. */
+mgsd_status mgsd_noise_injector_score(void *injector, const mgsd_batch *batch, float *scores);
+/* Items inserted so far (for reports). */
+int64_t mgsd_noise_injector_inserted(const mgsd_noise_injector *inj);
+void mgsd_noise_injector_free(mgsd_noise_injector *inj);
+
 #ifdef __cplusplus
 }
 #endif

@@ -325,6 +325,7 @@ typedef struct fwd_out {
     mgsd_tensor *p0;         /* [Ntok, 1] clean probabilities */
     mgsd_tensor *h;          /* [Ntok, 1] keep flags */
     mgsd_tensor *w;          /* [B, K] interest weights */
+    mgsd_tensor *a;          /* [B*K, 2] interest readout probabilities */
     mgsd_tensor *f;          /* [B*K, 1] interest flags */
     int32_t *idxK, *idxB;    /* [B*K] prototype / sequence of each (b, k) pair */
     int32_t *koffs;          /* [B+1] offsets of the K-segments */
@@ -399,6 +400,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
         mgsd_tensor *parts[4] = {key, tv, ag_sub(t, key, tv), ag_mul(t, key, tv)};
         mgsd_tensor *alog = nn_linear_forward(&im->attn, t, P, ag_concat(t, parts, 4));
         mgsd_tensor *a = ag_softmax(t, alog);
+        o->a = a;
         o->f = hard_select(m, t, a, alog, o->koffs, B, 0);   /* [B*K, 1], fallback: prototype 0 */
         int sw[2] = {B, K};
         mgsd_tensor *wf = ag_mul(t, o->w, ag_reshape(t, o->f, 2, sw));
@@ -562,6 +564,34 @@ static mgsd_status mgsd_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b,
     MGSD_TRY(forward(m, t, b, &o));
     mgsd_tensor *E = params_get(&m->params, im->item_emb);
     ops_scores(scores, o.u->data, E->data, b->B, im->C, im->N);
+    return MGSD_OK;
+}
+
+int mgsd_interest_count(const mgsd_model *m) { return ((const mgsd_impl *)m->impl)->K; }
+
+mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_explanation *out) {
+    mgsd_impl *im = m->impl;
+    MGSD_CHECK_ARG(out != NULL && b != NULL);
+    int tr = t->training, ge = t->grad_enabled;
+    ag_tape_reset(t);
+    t->training = 0;
+    t->grad_enabled = 0;
+    fwd_out o;
+    mgsd_status st = forward(m, t, b, &o);
+    t->training = tr;
+    t->grad_enabled = ge;
+    MGSD_TRY(st);
+    int ntok = b->offs[b->B], BK = b->B * im->K;
+    out->K = im->K;
+    for (int i = 0; i < ntok; i++) {
+        if (out->clean) out->clean[i] = o.p0->data[i];
+        if (out->keep) out->keep[i] = o.h->data[i];
+    }
+    for (int i = 0; i < BK; i++) {
+        if (out->weight) out->weight[i] = o.w ? o.w->data[i] : 0.0f;
+        if (out->readout) out->readout[i] = o.a ? o.a->data[2 * i] : 0.0f;
+        if (out->select) out->select[i] = o.f ? o.f->data[i] : 0.0f;
+    }
     return MGSD_OK;
 }
 

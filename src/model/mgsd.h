@@ -24,4 +24,17 @@ void mgsd_set_detach_flags(mgsd_model *m, int detach);
 /* Current (annealed) gumbel and contrastive temperatures. */
 void mgsd_get_temperatures(const mgsd_model *m, float *tau_g, float *tau_c);
 
+/* What the model decided for a batch of histories (evaluation mode, deterministic unless
+ * eval_sampling=gumbel): per history token the clean probability p0 and the keep flag;
+ * per row and prototype the interest weight w, the readout probability a0 and the
+ * selection flag. Arrays are caller-owned: clean/keep hold batch->offs[B] entries,
+ * weight/readout/select hold B * K. */
+typedef struct mgsd_explanation {
+    int K;
+    float *clean, *keep;
+    float *weight, *readout, *select;
+} mgsd_explanation;
+int mgsd_interest_count(const mgsd_model *m);
+mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_explanation *out);
+
 #endif
