@@ -595,6 +595,48 @@ mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_
     return MGSD_OK;
 }
 
+mgsd_status mgsd_clean_probabilities(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out) {
+    mgsd_impl *im = m->impl;
+    MGSD_CHECK_ARG(ds != NULL && out != NULL);
+    if (mgsd_dataset_num_items(ds) != im->N)
+        return mgsd_error(MGSD_ERR_SHAPE, "dataset has %d items, the model %d", mgsd_dataset_num_items(ds), im->N);
+    const int64_t *uo = mgsd_dataset_user_offsets(ds);
+    const int32_t *items = mgsd_dataset_item_array(ds);
+    int32_t U = mgsd_dataset_num_users(ds);
+    const int cap = 256;
+    mgsd_batch b;
+    MGSD_TRY(mgsd_batch_init(&b, cap, im->L));
+    float *clean = mgsd_malloc(sizeof(float) * (size_t)cap * im->L);
+    int64_t *dst = mgsd_malloc(sizeof(int64_t) * (size_t)cap);
+    mgsd_status st = clean && dst ? MGSD_OK : MGSD_ERR_NOMEM;
+    int32_t u = 1;
+    int64_t pos = uo[1];
+    while (st == MGSD_OK && u <= U) {
+        mgsd_batch_reset(&b);
+        while (b.B < cap && u <= U) {
+            if (pos >= uo[u + 1]) {
+                u++;
+                if (u <= U) pos = uo[u];
+                continue;
+            }
+            int64_t n = uo[u + 1] - pos;
+            if (n > im->L) n = im->L;
+            dst[b.B] = pos;
+            if ((st = mgsd_batch_append(&b, u, 0, items + pos, (int32_t)n)) != MGSD_OK) break;
+            pos += n;
+        }
+        if (st != MGSD_OK || b.B == 0) break;
+        mgsd_explanation ex = {0, clean, NULL, NULL, NULL, NULL};
+        if ((st = mgsd_explain(m, t, &b, &ex)) != MGSD_OK) break;
+        for (int r = 0; r < b.B; r++)
+            for (int32_t i = b.offs[r]; i < b.offs[r + 1]; i++) out[dst[r] + (i - b.offs[r])] = clean[i];
+    }
+    mgsd_free(clean);
+    mgsd_free(dst);
+    mgsd_batch_free(&b);
+    return st;
+}
+
 const model_vtable model_mgsd = {
     "MGSD",
     "MGSD-WSS: multi-granularity sequence denoising with weakly supervised signal (arXiv 2510.10564)",

@@ -37,4 +37,9 @@ typedef struct mgsd_explanation {
 int mgsd_interest_count(const mgsd_model *m);
 mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_explanation *out);
 
+/* Clean probability p0 of every interaction of ds in its CSR order (mgsd_dataset_user_offsets),
+ * evaluation mode: each user's whole sequence is cut into consecutive chunks of at most L
+ * items that the discriminator reads like histories. out holds num_interactions floats. */
+mgsd_status mgsd_clean_probabilities(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out);
+
 #endif
