@@ -79,5 +79,17 @@ N=$(grep -c "^epoch" "$T/out")
 expect_rc 0 "resume" "$MGSD" train --resume="$T/int/$MODEL-last.ckpt" --epochs=$((N + 1)) --checkpoint-dir="$T/int"
 grep -q "^resuming" "$T/out" && ok "resume message" || bad "resume output"
 
+# Resume is bit-exact with the real model: 2 epochs straight == 1 epoch + resume 1 epoch
+if command -v python3 >/dev/null; then
+    PY="python3 $(dirname "$0")/ckpt_section.py"
+    "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=2 --checkpoint-dir="$T/r2" >/dev/null 2>&1
+    "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/r1" >/dev/null 2>&1
+    "$MGSD" train --resume="$T/r1/$MODEL-last.ckpt" --epochs=2 --checkpoint-dir="$T/r1" >/dev/null 2>&1
+    for sec in params adam_m adam_v best_params; do
+        a=$($PY "$T/r2/$MODEL-last.ckpt" $sec); b=$($PY "$T/r1/$MODEL-last.ckpt" $sec)
+        [ -n "$a" ] && [ "$a" = "$b" ] && ok "resume bit-exact: $sec" || bad "resume differs in $sec"
+    done
+fi
+
 echo "$fails failed"
 [ "$fails" = 0 ]
