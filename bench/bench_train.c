@@ -2,7 +2,7 @@
  * 2 layers, 2 heads, dropout 0.5, CE, lr 1e-3, batch 256, L 50) on ml-100k and Beauty:
  * seconds per training step (timed after a warm-up, extrapolated to an epoch), seconds
  * per full evaluation of the valid split, allocations inside the timed steps (must be 0)
- * and peak RSS. Usage: bench_train [--steps=N] [--threads=T] [DATA_DIR]
+ * and peak RSS. Usage: bench_train [--steps=N] [--threads=T] [--eval-batch=B (256)] [DATA_DIR]
  * DATA_DIR defaults to $MGSD_SHARED_DATA or ../shared/data. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +39,12 @@ static int stop_after(void *u) {
 int main(int argc, char **argv) {
     int steps = 30;
     const char *threads = "--threads=0";
+    char evalbs[64] = "--eval_batch_size=256";
     const char *dir = getenv("MGSD_SHARED_DATA") ? getenv("MGSD_SHARED_DATA") : "../shared/data";
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--steps=", 8)) steps = atoi(argv[i] + 8);
         else if (!strncmp(argv[i], "--threads=", 10)) threads = argv[i];
+        else if (!strncmp(argv[i], "--eval-batch=", 13)) snprintf(evalbs, sizeof evalbs, "--eval_batch_size=%s", argv[i] + 13);
         else dir = argv[i];
     }
     if (steps < 2) steps = 2;
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
         char *args[] = {"--hidden_size=100", "--inner_size=100", "--n_layers=2", "--n_heads=2",
                         "--hidden_dropout_prob=0.5", "--attn_dropout_prob=0.5", "--loss_type=CE",
                         "--learning_rate=0.001", "--train_batch_size=256", "--MAX_ITEM_LIST_LENGTH=50",
-                        "--epochs=1", "--eval_batch_size=256", (char *)threads};
+                        "--epochs=1", evalbs, (char *)threads};
         mgsd_config *cfg = NULL;
         mgsd_dataset *ds = NULL;
         mgsd_model *m = NULL;
