@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "cli_ckpt.h"
 #include "core/core.h"
@@ -167,8 +169,18 @@ int cli_cmd_eval(int argc, char **argv) {
     }
     if (json) {
         char *m = trainer_metrics_json(&r);
-        printf("{\"checkpoint\":\"%s\",\"model\":\"%s\",\"split\":\"%s\",\"users\":%lld,\"seconds\":%.3f,\"metrics\":%s}\n",
-               ckpt, l.ck.model_name, split, (long long)r.all.n_users, r.seconds, m ? m : "{}");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "checkpoint", ckpt);
+        cJSON_AddStringToObject(o, "model", l.ck.model_name);
+        cJSON_AddStringToObject(o, "dataset", l.ds ? (dataset ? dataset : l.ck.data_path) : "");
+        cJSON_AddStringToObject(o, "split", split);
+        cJSON_AddNumberToObject(o, "users", (double)r.all.n_users);
+        cJSON_AddNumberToObject(o, "seconds", r.seconds);
+        cJSON_AddItemToObject(o, "metrics", m ? cJSON_Parse(m) : cJSON_CreateObject());
+        char *txt = cJSON_PrintUnformatted(o);
+        if (txt) printf("%s\n", txt);
+        cJSON_free(txt);
+        cJSON_Delete(o);
         mgsd_free(m);
     } else {
         printf("%s on %s split of %s (%lld users, %.2f s)\n", l.ck.model_name, split, l.ck.data_path,
