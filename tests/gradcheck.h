@@ -34,6 +34,10 @@ mgsd_tensor *gc_input(gc_ctx *g, int ndim, const int *shape, float scale);
 mgsd_tensor *gc_input2(gc_ctx *g, int d0, int d1);
 /* Checked input with values uniform in [lo, hi] (e.g. positive values for log). */
 mgsd_tensor *gc_input_uniform(gc_ctx *g, int ndim, const int *shape, float lo, float hi);
+/* Checked input backed by caller-owned memory (e.g. one tensor of a model's parameters):
+ * the runner perturbs x's data and reads x's gradient; the ctx never frees them. The
+ * caller keeps the memory alive across the builds of a row. */
+mgsd_tensor *gc_input_external(gc_ctx *g, mgsd_tensor *x);
 /* Unchecked constant input (no gradient), values ~ N(0,1). */
 mgsd_tensor *gc_const(gc_ctx *g, int ndim, const int *shape);
 /* Integer array that persists across builds, values uniform in [lo, hi]. */

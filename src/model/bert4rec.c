@@ -149,6 +149,7 @@ static mgsd_tensor *bert4rec_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch 
 static mgsd_status bert4rec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *scores) {
     MGSD_CHECK_ARG(scores != NULL);
     MGSD_TRY(seqrec_check_batch(m, b));
+    if (b->B == 0) return MGSD_OK;
     ag_tape_reset(t);
     int B = b->B, ntok = b->offs[B], N = m->info.n_items;
     /* history[1:] + [MASK]: one token per row more than the history minus one */

@@ -109,6 +109,7 @@ static mgsd_status gru4rec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch 
     gru4rec *g = m->impl;
     MGSD_CHECK_ARG(scores != NULL);
     MGSD_TRY(seqrec_check_batch(m, b));
+    if (b->B == 0) return MGSD_OK;
     ag_tape_reset(t);
     mgsd_tensor *u = gru4rec_forward(m, t, b);
     MGSD_TRY(ag_status(t));

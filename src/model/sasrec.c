@@ -97,6 +97,7 @@ static mgsd_status sasrec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *
     sasrec *s = m->impl;
     MGSD_CHECK_ARG(scores != NULL);
     MGSD_TRY(seqrec_check_batch(m, b));
+    if (b->B == 0) return MGSD_OK;
     ag_tape_reset(t);
     ag_seqs seqs;
     mgsd_tensor *u = sasrec_forward(m, t, b, &seqs);

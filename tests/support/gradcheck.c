@@ -8,6 +8,7 @@
 struct gc_ctx {
     mgsd_tensor inputs[GC_MAX_INPUTS];
     int checked[GC_MAX_INPUTS];
+    int external[GC_MAX_INPUTS]; /* memory owned by the caller (gc_input_external) */
     int32_t *ints[GC_MAX_INPUTS];
     int n_inputs, n_ints;
     int cursor, int_cursor;
@@ -28,6 +29,7 @@ gc_ctx *gc_ctx_new(uint64_t seed) {
 
 void gc_ctx_free(gc_ctx *g) {
     for (int i = 0; i < g->n_inputs; i++) {
+        if (g->external[i]) continue;
         mgsd_free(g->inputs[i].data);
         mgsd_free(g->inputs[i].grad);
     }
@@ -90,4 +92,15 @@ int32_t *gc_ints(gc_ctx *g, int n, int lo, int hi) {
     g->ints[g->n_ints++] = v;
     g->int_cursor++;
     return v;
+}
+
+mgsd_tensor *gc_input_external(gc_ctx *g, mgsd_tensor *x) {
+    if (g->cursor < g->n_inputs) return &g->inputs[g->cursor++];
+    MGSD_ASSERT(g->n_inputs < GC_MAX_INPUTS && x->grad != NULL);
+    g->inputs[g->n_inputs] = *x; /* same data and grad buffers */
+    g->checked[g->n_inputs] = 1;
+    g->external[g->n_inputs] = 1;
+    g->n_inputs++;
+    g->cursor++;
+    return &g->inputs[g->n_inputs - 1];
 }
