@@ -328,6 +328,29 @@ static void test_roundtrip(const mgsd_dataset *ds) {
     mgsd_config_free(c);
 }
 
+/* No heap allocation inside training steps once the arena is warm (steps 3.. of epoch 0). */
+typedef struct { int64_t n; uint64_t a0, a1; } alloc_probe;
+static void probe_step(void *u, const trainer_step_info *si) {
+    alloc_probe *p = u;
+    p->n++;
+    if (p->n == 3) p->a0 = mgsd_alloc_count();
+    if (si->epoch == 0 && si->step + 1 == si->n_steps) p->a1 = mgsd_alloc_count();
+}
+static void test_no_alloc(const mgsd_dataset *ds) {
+    mgsd_config *c = make_cfg("--epochs=1");
+    mgsd_model *m = tm_new(c, ds);
+    mgsd_trainer *t = NULL;
+    CHECK_OK(trainer_init(&t, c, ds, m, NULL));
+    alloc_probe p = {0, 0, 0};
+    trainer_callbacks cb = {&p, probe_step, NULL, NULL, NULL};
+    CHECK_OK(trainer_fit(t, &cb));
+    CHECK(p.n > 5);
+    CHECK_INT_EQ(p.a1 - p.a0, 0);
+    trainer_free(t);
+    tm_free(m);
+    mgsd_config_free(c);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/mgsd_test_trainer_XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -346,6 +369,7 @@ int main(void) {
     test_precedence();
     test_resume(ds);
     test_roundtrip(ds);
+    test_no_alloc(ds);
     mgsd_dataset_free(ds);
     mgsd_synth_free(&syn);
     char cmd[128];
