@@ -6,7 +6,7 @@ DEB_PKGS := build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-
 DEB_CHECK := cmake pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test test-sanitize demo bench clean
+.PHONY: all build deps test test-sanitize demo demo-toy bench bench-train clean
 
 all: build
 
@@ -41,8 +41,22 @@ test-sanitize:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 MGSD_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
+# SASRec on the default synthetic data (generated in memory), 3 epochs, valid/test metrics.
+# OpenMP threads spin while waiting by default; on a shared or oversubscribed machine that
+# makes 2-thread training ~10x slower (measured), so the demo and benchmarks wait passively
+# unless the caller set OMP_WAIT_POLICY.
+OMP_ENV := OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive}
+
 demo: build
-	./$(BUILD)/mgsd demo
+	$(OMP_ENV) ./$(BUILD)/mgsd demo
+
+# The engine demo: loss curve of a 2-layer transformer on a toy next-item task.
+demo-toy: build
+	$(OMP_ENV) ./$(BUILD)/mgsd demo --toy
+
+# Seconds per SASRec epoch / full evaluation and peak RSS on ml-100k and Beauty.
+bench-train: build
+	$(OMP_ENV) ./$(BUILD)/bench_train
 
 bench: build
 	./$(BUILD)/bench_ops

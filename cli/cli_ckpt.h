@@ -1,0 +1,41 @@
+/* Shared by `mgsd train`, `mgsd eval` and `mgsd recommend`: rebuild a model from a
+ * checkpoint, and small argument helpers. Functions print `mgsd: error: ...` themselves
+ * and return the exit code (0 ok, 1 runtime error, 2 usage error). */
+#ifndef MGSD_CLI_CKPT_H
+#define MGSD_CLI_CKPT_H
+
+#include "mgsd/config.h"
+#include "mgsd/data.h"
+#include "model/model.h"
+#include "train/model_io.h"
+
+/* Value of "--key=VALUE" or NULL. */
+const char *cli_opt(const char *arg, const char *key);
+/* Print the last library error and return the exit code for status s
+ * (2 for MGSD_ERR_CONFIG / MGSD_ERR_INVALID_ARG, else 1). */
+int cli_fail(mgsd_status s);
+/* Print config warnings (unknown keys) to stderr. */
+void cli_print_warnings(mgsd_config *c);
+
+/* A loaded checkpoint with its config (model table + stored values + argv overrides). */
+typedef struct cli_loaded {
+    model_io_ckpt ck;
+    mgsd_config *cfg;
+    mgsd_dataset *ds;   /* when loaded */
+    mgsd_model *model;  /* when created */
+} cli_loaded;
+
+int cli_load_checkpoint(cli_loaded *l, const char *path, int argc, char *const *argv);
+/* Load the dataset (path from --dataset or the checkpoint) with the stored filters and
+ * check it has the checkpoint's id maps. */
+int cli_load_dataset(cli_loaded *l, const char *override_path);
+/* Create the model (n_items/n_users from the checkpoint) and load `section` values
+ * (NULL: best_params when present, else params). */
+int cli_create_model(cli_loaded *l, const char *section);
+void cli_loaded_free(cli_loaded *l);
+
+/* RecBole-style dataset resolution: PATH if it is a file, else
+ * <data_path>/<name>/<name>.inter. Returns a malloc'ed path or NULL (error printed). */
+char *cli_resolve_dataset(const char *value, const char *data_path);
+
+#endif

@@ -1,0 +1,195 @@
+/* `mgsd eval`: evaluate a checkpoint on the valid or test split (full ranking), and the
+ * checkpoint helpers shared with train and recommend (cli_ckpt.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "cli_ckpt.h"
+#include "core/core.h"
+#include "mgsd/eval.h"
+#include "train/trainer.h"
+
+const char *cli_opt(const char *arg, const char *key) {
+    size_t n = strlen(key);
+    if (strncmp(arg, key, n) == 0 && arg[n] == '=') return arg + n + 1;
+    return NULL;
+}
+
+int cli_fail(mgsd_status s) {
+    const char *m = mgsd_last_error();
+    fprintf(stderr, "mgsd: error: %s\n", *m ? m : mgsd_strerror(s));
+    return (s == MGSD_ERR_CONFIG || s == MGSD_ERR_INVALID_ARG) ? 2 : 1;
+}
+
+void cli_print_warnings(mgsd_config *c) {
+    size_t n;
+    const char *const *w = mgsd_config_warnings(c, &n);
+    for (size_t i = 0; i < n; i++) fprintf(stderr, "mgsd: warning: %s\n", w[i]);
+}
+
+char *cli_resolve_dataset(const char *value, const char *data_path) {
+    struct stat sb;
+    if (stat(value, &sb) == 0 && S_ISREG(sb.st_mode)) return strdup(value);
+    if (!strchr(value, '/') && data_path && *data_path) {
+        size_t n = strlen(data_path) + 2 * strlen(value) + 16;
+        char *p = malloc(n);
+        snprintf(p, n, "%s%s%s/%s.inter", data_path, data_path[strlen(data_path) - 1] == '/' ? "" : "/", value, value);
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return p;
+        fprintf(stderr, "mgsd: error: dataset '%s': no such file, and no %s\n", value, p);
+        free(p);
+        return NULL;
+    }
+    fprintf(stderr, "mgsd: error: dataset '%s': no such file\n", value);
+    return NULL;
+}
+
+void cli_loaded_free(cli_loaded *l) {
+    if (l->model) model_free(l->model);
+    mgsd_dataset_free(l->ds);
+    mgsd_config_free(l->cfg);
+    model_io_close(&l->ck);
+    memset(l, 0, sizeof *l);
+}
+
+int cli_load_checkpoint(cli_loaded *l, const char *path, int argc, char *const *argv) {
+    memset(l, 0, sizeof *l);
+    mgsd_status st = model_io_open(&l->ck, path);
+    if (st != MGSD_OK) return cli_fail(st);
+    st = trainer_config_create(&l->cfg, NULL, 0, NULL);
+    if (st == MGSD_OK) st = model_add_defaults(l->cfg, l->ck.model_name);
+    if (st == MGSD_OK) st = mgsd_config_deserialize(l->cfg, path, l->ck.config, l->ck.config_len);
+    if (st != MGSD_OK) {
+        int rc = cli_fail(st);
+        cli_loaded_free(l);
+        return rc == 2 ? 1 : rc; /* a bad stored config is a runtime failure */
+    }
+    if (argc > 0 && (st = mgsd_config_apply_args(l->cfg, argc, argv)) != MGSD_OK) {
+        int rc = cli_fail(st);
+        cli_loaded_free(l);
+        return rc;
+    }
+    return 0;
+}
+
+int cli_load_dataset(cli_loaded *l, const char *override_path) {
+    mgsd_data_options o;
+    mgsd_status st = trainer_data_options(l->cfg, &o);
+    if (st != MGSD_OK) return cli_fail(st);
+    const char *path = override_path ? override_path : l->ck.data_path;
+    if (!path || !*path) {
+        fprintf(stderr, "mgsd: error: %s stores no dataset path; pass --dataset=PATH\n", l->ck.r.path);
+        return 2;
+    }
+    st = mgsd_dataset_load(&l->ds, path, &o);
+    if (st == MGSD_OK) st = model_io_check_dataset(&l->ck, l->ds);
+    if (st != MGSD_OK) return cli_fail(st);
+    return 0;
+}
+
+int cli_create_model(cli_loaded *l, const char *section) {
+    trainer_settings s;
+    mgsd_status st = trainer_settings_read(l->cfg, &s);
+    if (st != MGSD_OK) return cli_fail(st);
+    model_info info = {l->ck.n_items, l->ck.n_users, s.max_len};
+    mgsd_rng rng;
+    mgsd_rng_seed(&rng, s.seed);
+    st = model_create(&l->model, l->ck.model_name, l->cfg, &info, &rng);
+    if (st != MGSD_OK) return cli_fail(st);
+    if (!section) section = ckpt_reader_get(&l->ck.r, "best_params") ? "best_params" : "params";
+    st = model_io_load_values(&l->ck, section, &l->model->params);
+    if (st != MGSD_OK) return cli_fail(st);
+    mgsd_set_num_threads(s.threads);
+    return 0;
+}
+
+static void eval_usage(FILE *f) {
+    fprintf(f, "usage: mgsd eval --checkpoint=FILE [--dataset=PATH] [--split=test|valid] [--json] [--key=value ...]\n\n"
+               "Full-ranking evaluation of a checkpoint (the best-validation parameters when the file holds\n"
+               "both). The dataset is re-read from the path stored in the checkpoint (or --dataset) with the\n"
+               "stored filters and must have the same id maps. --key=value overrides evaluation keys such as\n"
+               "--topk=[1,5,10] or --eval_batch_size=512.\n");
+}
+
+int cli_cmd_eval(int argc, char **argv) {
+    const char *ckpt = NULL, *dataset = NULL, *split = "test", *v;
+    int json = 0, nk = 0;
+    char **kv = calloc((size_t)argc + 1, sizeof *kv);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            eval_usage(stdout);
+            free(kv);
+            return 0;
+        } else if ((v = cli_opt(a, "--checkpoint"))) ckpt = v;
+        else if ((v = cli_opt(a, "--dataset"))) dataset = v;
+        else if ((v = cli_opt(a, "--split"))) split = v;
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strncmp(a, "--", 2) && strchr(a, '=')) kv[nk++] = argv[i];
+        else {
+            fprintf(stderr, "mgsd: error: eval: unknown option '%s'\n\n", a);
+            eval_usage(stderr);
+            free(kv);
+            return 2;
+        }
+    }
+    if (!ckpt || (strcmp(split, "test") && strcmp(split, "valid"))) {
+        fprintf(stderr, ckpt ? "mgsd: error: eval: --split must be test or valid\n\n"
+                             : "mgsd: error: eval: --checkpoint=FILE is required\n\n");
+        eval_usage(stderr);
+        free(kv);
+        return 2;
+    }
+    cli_loaded l;
+    int rc = cli_load_checkpoint(&l, ckpt, nk, kv);
+    free(kv);
+    if (rc) return rc;
+    cli_print_warnings(l.cfg);
+    if ((rc = cli_load_dataset(&l, dataset)) || (rc = cli_create_model(&l, NULL))) {
+        cli_loaded_free(&l);
+        return rc;
+    }
+    trainer_settings s;
+    trainer_settings_read(l.cfg, &s);
+    mgsd_tape tape;
+    mgsd_status st = ag_tape_init(&tape, 0, s.seed);
+    mgsd_eval_result r;
+    model_scorer sc = {l.model, &tape};
+    if (st == MGSD_OK)
+        st = mgsd_eval_run(l.ds, strcmp(split, "test") ? MGSD_SPLIT_VALID : MGSD_SPLIT_TEST, model_scorer_fn, &sc,
+                           &s.eval, &r);
+    ag_tape_free(&tape);
+    if (st != MGSD_OK) {
+        rc = cli_fail(st);
+        cli_loaded_free(&l);
+        return rc;
+    }
+    if (json) {
+        char *m = trainer_metrics_json(&r);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "checkpoint", ckpt);
+        cJSON_AddStringToObject(o, "model", l.ck.model_name);
+        cJSON_AddStringToObject(o, "dataset", l.ds ? (dataset ? dataset : l.ck.data_path) : "");
+        cJSON_AddStringToObject(o, "split", split);
+        cJSON_AddNumberToObject(o, "users", (double)r.all.n_users);
+        cJSON_AddNumberToObject(o, "seconds", r.seconds);
+        cJSON_AddItemToObject(o, "metrics", m ? cJSON_Parse(m) : cJSON_CreateObject());
+        char *txt = cJSON_PrintUnformatted(o);
+        if (txt) printf("%s\n", txt);
+        cJSON_free(txt);
+        cJSON_Delete(o);
+        mgsd_free(m);
+    } else {
+        printf("%s on %s split of %s (%lld users, %.2f s)\n", l.ck.model_name, split, l.ck.data_path,
+               (long long)r.all.n_users, r.seconds);
+        char key[32];
+        double val;
+        for (int i = 0; i < 4 * r.n_ks; i++)
+            if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
+    }
+    cli_loaded_free(&l);
+    return 0;
+}

@@ -1,0 +1,537 @@
+/* The training loop (see trainer.h). */
+#include "train/trainer.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "train/optim.h"
+
+#define TRAINER_STATE_MAGIC 0x5453525400000001ull /* "TRST", version 1 */
+
+/* Checkpoint section "state": 8-byte fields only, host (little-endian) order, followed by
+ * the best validation result as an mgsd_eval_result in this build's layout. */
+typedef struct trainer_state {
+    uint64_t magic;
+    uint64_t seed;
+    int64_t epoch;          /* epochs completed */
+    int64_t step_in_epoch;  /* steps of epoch `epoch` already taken (interrupted run) */
+    int64_t global_step;
+    int64_t adam_step;
+    int64_t best_epoch;     /* -1: none */
+    int64_t patience;
+    int64_t finished;       /* early stopping triggered */
+    int64_t has_best;
+    double best_metric;
+    double epoch_loss_sum;  /* of the partial epoch */
+    double epoch_seconds;   /* of the partial epoch */
+} trainer_state;
+
+struct mgsd_trainer {
+    mgsd_config *cfg;
+    const mgsd_dataset *ds;
+    mgsd_model *m;
+    trainer_settings s;
+    char *model_name, *best_path, *last_path;
+    char *ds_section;
+    size_t ds_len;
+    mgsd_batcher *train_bt;
+    mgsd_batch batch;
+    mgsd_tape tape;
+    optim_adam adam;
+    optim_schedule sched;
+    mgsd_params best;
+    trainer_state st;
+    mgsd_eval_result best_res;
+    cJSON *history;
+    char *history_text;
+};
+
+/* ---- config ------------------------------------------------------------------------ */
+
+mgsd_status trainer_config_create(mgsd_config **out, const model_vtable *vt, int argc, char *const *argv) {
+    MGSD_CHECK_ARG(out);
+    *out = NULL;
+    mgsd_config *c;
+    MGSD_TRY(mgsd_config_create(&c));
+    size_t n;
+    const mgsd_config_entry *ov = mgsd_config_overall_defaults(&n);
+    mgsd_status st = mgsd_config_add_defaults(c, "overall", MGSD_CONFIG_LEVEL_OVERALL, ov, n);
+    if (st == MGSD_OK && vt && vt->defaults)
+        st = mgsd_config_add_defaults(c, vt->name, MGSD_CONFIG_LEVEL_MODEL, vt->defaults, vt->n_defaults);
+    if (st == MGSD_OK && argc > 0) st = mgsd_config_apply_args(c, argc, argv);
+    if (st == MGSD_OK && vt) st = mgsd_config_set(c, "model", vt->name, MGSD_CONFIG_LEVEL_MODEL, "model");
+    if (st != MGSD_OK) {
+        mgsd_config_free(c);
+        return st;
+    }
+    *out = c;
+    return MGSD_OK;
+}
+
+mgsd_status trainer_data_options(const mgsd_config *cfg, mgsd_data_options *o) {
+    MGSD_CHECK_ARG(cfg && o);
+    mgsd_data_options_default(o);
+    MGSD_TRY(mgsd_config_get_str(cfg, "user_inter_num_interval", &o->user_inter_num_interval));
+    MGSD_TRY(mgsd_config_get_str(cfg, "item_inter_num_interval", &o->item_inter_num_interval));
+    MGSD_TRY(mgsd_config_get_int(cfg, "MAX_ITEM_LIST_LENGTH", &o->max_item_list_length));
+    if (o->max_item_list_length <= 0)
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'MAX_ITEM_LIST_LENGTH' must be positive, got %d",
+                          o->max_item_list_length);
+    return MGSD_OK;
+}
+
+static mgsd_status positive(const char *key, double v, int allow_zero) {
+    if (!(v > 0 || (allow_zero && v == 0)) || !isfinite(v))
+        return mgsd_error(MGSD_ERR_CONFIG, "config key '%s' must be %s, got %g", key,
+                          allow_zero ? ">= 0" : "> 0", v);
+    return MGSD_OK;
+}
+
+mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
+    MGSD_CHECK_ARG(cfg && s);
+    memset(s, 0, sizeof *s);
+    int seed;
+    const char *learner, *vm;
+    MGSD_TRY(mgsd_config_get_int(cfg, "seed", &seed));
+    s->seed = (uint64_t)(int64_t)seed;
+    MGSD_TRY(mgsd_config_get_int(cfg, "threads", &s->threads));
+    MGSD_TRY(mgsd_config_get_int(cfg, "epochs", &s->epochs));
+    MGSD_TRY(mgsd_config_get_int(cfg, "train_batch_size", &s->batch_size));
+    MGSD_TRY(mgsd_config_get_int(cfg, "MAX_ITEM_LIST_LENGTH", &s->max_len));
+    MGSD_TRY(positive("epochs", s->epochs, 1));
+    MGSD_TRY(positive("train_batch_size", s->batch_size, 0));
+    MGSD_TRY(positive("MAX_ITEM_LIST_LENGTH", s->max_len, 0));
+    s->adam = optim_adam_defaults();
+    MGSD_TRY(mgsd_config_get_float(cfg, "learning_rate", &s->adam.lr));
+    MGSD_TRY(mgsd_config_get_float(cfg, "weight_decay", &s->adam.weight_decay));
+    MGSD_TRY(positive("learning_rate", s->adam.lr, 1));
+    MGSD_TRY(positive("weight_decay", s->adam.weight_decay, 1));
+    MGSD_TRY(mgsd_config_get_str(cfg, "learner", &learner));
+    if (!strcasecmp(learner, "adam")) s->adam.decoupled = 0;
+    else if (!strcasecmp(learner, "adamw")) s->adam.decoupled = 1;
+    else return mgsd_error(MGSD_ERR_CONFIG, "config key 'learner' must be adam or adamw, got '%s'", learner);
+    MGSD_TRY(mgsd_config_get_float(cfg, "clip_grad_norm", &s->clip_grad_norm));
+    MGSD_TRY(positive("clip_grad_norm", s->clip_grad_norm, 1));
+    s->warm_up_ratio = 0;
+    if (mgsd_config_has(cfg, "warm_up_ratio")) {
+        MGSD_TRY(mgsd_config_get_float(cfg, "warm_up_ratio", &s->warm_up_ratio));
+        if (!(s->warm_up_ratio >= 0 && s->warm_up_ratio <= 1))
+            return mgsd_error(MGSD_ERR_CONFIG, "config key 'warm_up_ratio' must be in [0, 1], got %g",
+                              s->warm_up_ratio);
+    }
+    MGSD_TRY(mgsd_config_get_int(cfg, "eval_step", &s->eval_step));
+    MGSD_TRY(mgsd_config_get_int(cfg, "stopping_step", &s->stopping_step));
+    MGSD_TRY(positive("eval_step", s->eval_step, 0));
+    MGSD_TRY(positive("stopping_step", s->stopping_step, 1));
+    MGSD_TRY(mgsd_config_get_bool(cfg, "valid_metric_bigger", &s->valid_bigger));
+    mgsd_eval_options_default(&s->eval);
+    MGSD_TRY(mgsd_config_get_int(cfg, "eval_batch_size", &s->eval.batch_size));
+    MGSD_TRY(positive("eval_batch_size", s->eval.batch_size, 0));
+    s->eval.L = s->max_len;
+    const int64_t *ks;
+    size_t nk;
+    MGSD_TRY(mgsd_config_get_int_list(cfg, "topk", &ks, &nk));
+    if (nk == 0 || nk > MGSD_EVAL_MAX_KS)
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk' needs 1 to %d cut-offs, got %zu", MGSD_EVAL_MAX_KS, nk);
+    s->eval.n_ks = (int)nk;
+    for (size_t i = 0; i < nk; i++) {
+        if (ks[i] <= 0 || ks[i] > 100000)
+            return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk': cut-off %lld is out of range", (long long)ks[i]);
+        s->eval.ks[i] = (int)ks[i];
+    }
+    MGSD_TRY(mgsd_config_get_str(cfg, "valid_metric", &vm));
+    size_t L = strlen(vm);
+    if (L >= sizeof s->valid_metric)
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'valid_metric': '%s' is too long", vm);
+    for (size_t i = 0; i <= L; i++) s->valid_metric[i] = (char)tolower((unsigned char)vm[i]);
+    /* Validate "name@K" against what the evaluation will compute. */
+    const char *at = strchr(s->valid_metric, '@');
+    int ok = 0;
+    if (at) {
+        size_t nl = (size_t)(at - s->valid_metric);
+        int known = (nl == 3 && (!strncmp(s->valid_metric, "hit", 3) || !strncmp(s->valid_metric, "mrr", 3))) ||
+                    (nl == 4 && !strncmp(s->valid_metric, "ndcg", 4)) ||
+                    (nl == 6 && !strncmp(s->valid_metric, "recall", 6));
+        char *end;
+        long k = strtol(at + 1, &end, 10);
+        if (known && *end == 0)
+            for (int i = 0; i < s->eval.n_ks; i++) ok |= s->eval.ks[i] == k;
+    }
+    if (!ok)
+        return mgsd_error(MGSD_ERR_CONFIG,
+                          "config key 'valid_metric': '%s' is not one of hit|ndcg|mrr|recall@K with K in topk", vm);
+    return MGSD_OK;
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+/* A second parameter set with p's layout (values overwritten by the caller). */
+static mgsd_status params_alloc_like(mgsd_params *dst, const mgsd_params *p) {
+    params_spec *spec = mgsd_calloc((size_t)p->count, sizeof *spec);
+    if (!spec) return MGSD_ERR_NOMEM;
+    for (int i = 0; i < p->count; i++) {
+        spec[i].name = p->names[i];
+        spec[i].ndim = p->tensors[i].ndim;
+        memcpy(spec[i].shape, p->tensors[i].shape, sizeof spec[i].shape);
+        spec[i].init = PARAMS_INIT_ZEROS;
+    }
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 0);
+    mgsd_status st = params_init(dst, spec, p->count, &r);
+    mgsd_free(spec);
+    if (st == MGSD_OK && !params_same_layout(dst, p)) {
+        params_free(dst);
+        return mgsd_error(MGSD_ERR_INTERNAL, "trainer: could not reproduce the parameter layout");
+    }
+    return st;
+}
+
+void trainer_free(mgsd_trainer *t) {
+    if (!t) return;
+    mgsd_free(t->model_name);
+    mgsd_free(t->best_path);
+    mgsd_free(t->last_path);
+    mgsd_free(t->ds_section);
+    mgsd_batcher_free(t->train_bt);
+    mgsd_batch_free(&t->batch);
+    ag_tape_free(&t->tape);
+    optim_adam_free(&t->adam);
+    params_free(&t->best);
+    cJSON_Delete(t->history);
+    if (t->history_text) cJSON_free(t->history_text);
+    mgsd_free(t);
+}
+
+static char *dup_or_null(const char *s) { return s ? mgsd_strdup(s) : NULL; }
+
+mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_dataset *ds, mgsd_model *m,
+                         const trainer_options *opt) {
+    MGSD_CHECK_ARG(out && cfg && ds && m && m->vt);
+    *out = NULL;
+    mgsd_trainer *t = mgsd_calloc(1, sizeof *t);
+    if (!t) return MGSD_ERR_NOMEM;
+    t->cfg = cfg;
+    t->ds = ds;
+    t->m = m;
+    mgsd_status st = trainer_settings_read(cfg, &t->s);
+    if (st != MGSD_OK) goto fail;
+    st = mgsd_set_num_threads(t->s.threads);
+    if (st != MGSD_OK) goto fail;
+    t->model_name = mgsd_strdup(opt && opt->model_name ? opt->model_name : m->vt->name);
+    t->best_path = dup_or_null(opt ? opt->best_path : NULL);
+    t->last_path = dup_or_null(opt ? opt->last_path : NULL);
+    if (!t->model_name) { st = MGSD_ERR_NOMEM; goto fail; }
+    st = model_io_dataset_section(ds, opt && opt->data_path ? opt->data_path : "", &t->ds_section, &t->ds_len);
+    if (st != MGSD_OK) goto fail;
+    st = mgsd_batcher_init(&t->train_bt, ds, MGSD_SPLIT_TRAIN, t->s.batch_size, t->s.max_len);
+    if (st != MGSD_OK) goto fail;
+    if (mgsd_batcher_num_batches(t->train_bt) == 0) {
+        st = mgsd_error(MGSD_ERR_EMPTY, "trainer: the dataset has no training instances");
+        goto fail;
+    }
+    st = mgsd_batch_init(&t->batch, t->s.batch_size, t->s.max_len);
+    if (st != MGSD_OK) goto fail;
+    st = ag_tape_init(&t->tape, 0, t->s.seed);
+    if (st != MGSD_OK) goto fail;
+    st = optim_adam_init(&t->adam, &m->params, &t->s.adam);
+    if (st != MGSD_OK) goto fail;
+    st = params_alloc_like(&t->best, &m->params);
+    if (st != MGSD_OK) goto fail;
+    params_copy_values(&t->best, &m->params);
+    int64_t total = (int64_t)t->s.epochs * mgsd_batcher_num_batches(t->train_bt);
+    if (t->s.warm_up_ratio > 0)
+        st = optim_schedule_init(&t->sched, OPTIM_SCHEDULE_LINEAR_WARMUP, t->s.adam.lr,
+                                 (int64_t)(t->s.warm_up_ratio * (double)total), total > 0 ? total : 1);
+    else st = optim_schedule_init(&t->sched, OPTIM_SCHEDULE_CONSTANT, t->s.adam.lr, 0, 1);
+    if (st != MGSD_OK) goto fail;
+    t->history = cJSON_CreateArray();
+    if (!t->history) { st = mgsd_error(MGSD_ERR_NOMEM, "trainer: out of memory"); goto fail; }
+    t->st.magic = TRAINER_STATE_MAGIC;
+    t->st.seed = t->s.seed;
+    t->st.best_epoch = -1;
+    t->st.best_metric = t->s.valid_bigger ? -INFINITY : INFINITY;
+    *out = t;
+    return MGSD_OK;
+fail:
+    trainer_free(t);
+    return st;
+}
+
+const trainer_settings *trainer_get_settings(const mgsd_trainer *t) { return &t->s; }
+int64_t trainer_best_epoch(const mgsd_trainer *t) { return t->st.best_epoch; }
+const mgsd_eval_result *trainer_best_valid(const mgsd_trainer *t) { return t->st.has_best ? &t->best_res : NULL; }
+int64_t trainer_epochs_done(const mgsd_trainer *t) { return t->st.epoch; }
+int64_t trainer_global_step(const mgsd_trainer *t) { return t->st.global_step; }
+int trainer_stopped_early(const mgsd_trainer *t) { return (int)t->st.finished; }
+
+const char *trainer_history_json(mgsd_trainer *t) {
+    if (t->history_text) cJSON_free(t->history_text);
+    t->history_text = cJSON_PrintUnformatted(t->history);
+    return t->history_text ? t->history_text : "[]";
+}
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+static mgsd_status save(mgsd_trainer *t, const char *path, int with_best) {
+    unsigned char state[sizeof(trainer_state) + sizeof(mgsd_eval_result)];
+    t->st.adam_step = t->adam.step;
+    memcpy(state, &t->st, sizeof t->st);
+    memcpy(state + sizeof t->st, &t->best_res, sizeof t->best_res);
+    const char *hist = trainer_history_json(t);
+    model_io_save_args a = {
+        .model_name = t->model_name, .cfg = t->cfg, .dataset_section = t->ds_section, .dataset_len = t->ds_len,
+        .params = &t->m->params, .best_params = with_best ? &t->best : NULL, .adam = &t->adam,
+        .state = state, .state_len = sizeof state, .history = hist, .history_len = strlen(hist)};
+    return model_io_save(path, &a);
+}
+
+mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
+    MGSD_CHECK_ARG(t && ck);
+    const void *d, *h;
+    uint64_t n, hn;
+    MGSD_TRY(ckpt_reader_find(&ck->r, "state", &d, &n));
+    MGSD_TRY(ckpt_reader_find(&ck->r, "history", &h, &hn));
+    trainer_state s;
+    if (n != sizeof s + sizeof(mgsd_eval_result))
+        return mgsd_error(MGSD_ERR_FORMAT, "%s: section 'state' has %llu bytes, expected %zu (written by another build?)",
+                          ck->r.path, (unsigned long long)n, sizeof s + sizeof(mgsd_eval_result));
+    memcpy(&s, d, sizeof s);
+    if (s.magic != TRAINER_STATE_MAGIC)
+        return mgsd_error(MGSD_ERR_FORMAT, "%s: section 'state' has an unknown format", ck->r.path);
+    if (s.seed != t->s.seed)
+        return mgsd_error(MGSD_ERR_CONFIG, "%s: resuming needs the same seed (checkpoint %llu, config %llu)",
+                          ck->r.path, (unsigned long long)s.seed, (unsigned long long)t->s.seed);
+    cJSON *hist = cJSON_ParseWithLength(h, (size_t)hn);
+    if (!hist || !cJSON_IsArray(hist)) {
+        cJSON_Delete(hist);
+        return mgsd_error(MGSD_ERR_FORMAT, "%s: section 'history' is not a JSON array", ck->r.path);
+    }
+    mgsd_status st = model_io_load_values(ck, "params", &t->m->params);
+    if (st == MGSD_OK) st = model_io_load_adam(ck, &t->adam);
+    if (st == MGSD_OK) {
+        if (ckpt_reader_get(&ck->r, "best_params")) st = model_io_load_values(ck, "best_params", &t->best);
+        else st = params_copy_values(&t->best, &t->m->params);
+    }
+    if (st != MGSD_OK) {
+        cJSON_Delete(hist);
+        return st;
+    }
+    t->st = s;
+    memcpy(&t->best_res, (const unsigned char *)d + sizeof s, sizeof t->best_res);
+    t->adam.step = s.adam_step;
+    cJSON_Delete(t->history);
+    t->history = hist;
+    return MGSD_OK;
+}
+
+/* ---- training ------------------------------------------------------------------------ */
+
+char *trainer_metrics_json(const mgsd_eval_result *r) {
+    cJSON *o = cJSON_CreateObject();
+    char key[32];
+    double v;
+    for (int i = 0; i < 4 * r->n_ks; i++)
+        if (mgsd_eval_entry(r, i, key, sizeof key, &v) == MGSD_OK) cJSON_AddNumberToObject(o, key, v);
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *out = txt ? mgsd_strdup(txt) : NULL;
+    cJSON_free(txt);
+    return out;
+}
+
+static cJSON *metrics_obj(const mgsd_eval_result *r) {
+    cJSON *o = cJSON_CreateObject();
+    char key[32];
+    double v;
+    for (int i = 0; i < 4 * r->n_ks; i++)
+        if (mgsd_eval_entry(r, i, key, sizeof key, &v) == MGSD_OK) cJSON_AddNumberToObject(o, key, v);
+    return o;
+}
+
+mgsd_status trainer_evaluate(mgsd_trainer *t, mgsd_split split, mgsd_eval_result *out) {
+    model_scorer sc = {t->m, &t->tape};
+    return mgsd_eval_run(t->ds, split, model_scorer_fn, &sc, &t->s.eval, out);
+}
+
+void trainer_use_best(mgsd_trainer *t) {
+    if (t->st.has_best) params_copy_values(&t->m->params, &t->best);
+}
+
+/* One optimisation step on t->batch; *loss receives the batch loss. No allocation. */
+static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out) {
+    mgsd_tape *tp = &t->tape;
+    mgsd_model *m = t->m;
+    ag_tape_reset(tp);
+    tp->training = 1;
+    tp->grad_enabled = 1;
+    mgsd_rng base;
+    mgsd_rng_seed(&base, t->s.seed);
+    mgsd_rng_split(&base, (uint64_t)t->st.global_step, &tp->rng);
+    params_zero_grads(&m->params);
+    if (m->vt->on_step) m->vt->on_step(m, t->st.global_step, t->st.epoch);
+    mgsd_tensor *loss = m->vt->loss(m, tp, &t->batch);
+    if (!loss) {
+        mgsd_status st = ag_status(tp);
+        return st != MGSD_OK ? st : mgsd_error(MGSD_ERR_INTERNAL, "%s: loss() returned NULL", m->vt->name);
+    }
+    MGSD_TRY(ag_status(tp));
+    double lv = loss->data[0];
+    if (!isfinite(lv))
+        return mgsd_error(MGSD_ERR_NUMERIC, "training loss is %g at epoch %lld step %lld (lower learning_rate or set clip_grad_norm)",
+                          lv, (long long)t->st.epoch, (long long)t->st.step_in_epoch);
+    MGSD_TRY(ag_backward(tp, loss));
+    if (t->s.clip_grad_norm > 0) MGSD_TRY(params_clip_grad_norm(&m->params, t->s.clip_grad_norm, NULL));
+    double lr = optim_schedule_lr(&t->sched, t->st.global_step);
+    MGSD_TRY(optim_adam_step(&t->adam, &m->params, lr));
+    *loss_out = lv;
+    *lr_out = lr;
+    return MGSD_OK;
+}
+
+mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
+    MGSD_CHECK_ARG(t);
+    trainer_callbacks none = {0};
+    if (!cb) cb = &none;
+    int64_t nb = mgsd_batcher_num_batches(t->train_bt);
+    int bs = mgsd_batcher_batch_size(t->train_bt);
+    while (t->st.epoch < t->s.epochs && !t->st.finished) {
+        int64_t e = t->st.epoch;
+        MGSD_TRY(mgsd_batcher_begin_epoch(t->train_bt, t->s.seed, e));
+        double t0 = mgsd_now();
+        for (int64_t k = t->st.step_in_epoch; k < nb; k++) {
+            if (cb->interrupted && cb->interrupted(cb->user)) {
+                t->st.epoch_seconds += mgsd_now() - t0;
+                t->st.step_in_epoch = k;
+                if (t->last_path) MGSD_TRY(save(t, t->last_path, 1));
+                return mgsd_error(MGSD_ERR_INTERRUPTED, "training interrupted at epoch %lld step %lld",
+                                  (long long)e, (long long)k);
+            }
+            MGSD_TRY(mgsd_batcher_fill(t->train_bt, k, &t->batch));
+            double loss = 0, lr = 0;
+            MGSD_TRY(train_step(t, &loss, &lr));
+            t->st.epoch_loss_sum += loss;
+            t->st.global_step++;
+            t->st.step_in_epoch = k + 1;
+            if (cb->on_step) {
+                trainer_step_info si = {e, k, nb, t->st.global_step, (k + 1) * (int64_t)bs, loss,
+                                        t->st.epoch_seconds + mgsd_now() - t0, lr};
+                if (k + 1 == nb) si.instances_done = mgsd_batcher_num_instances(t->train_bt);
+                cb->on_step(cb->user, &si);
+            }
+        }
+        t->st.epoch_seconds += mgsd_now() - t0;
+        trainer_epoch_info ei = {0};
+        ei.epoch = e;
+        ei.loss = t->st.epoch_loss_sum / (double)nb;
+        ei.train_seconds = t->st.epoch_seconds;
+        t->st.epoch = e + 1;
+        t->st.step_in_epoch = 0;
+        t->st.epoch_loss_sum = 0;
+        t->st.epoch_seconds = 0;
+        cJSON *rec = cJSON_CreateObject();
+        cJSON_AddNumberToObject(rec, "epoch", (double)e);
+        cJSON_AddNumberToObject(rec, "loss", ei.loss);
+        cJSON_AddNumberToObject(rec, "train_seconds", ei.train_seconds);
+        mgsd_eval_result vr;
+        if ((e + 1) % t->s.eval_step == 0) {
+            if (cb->on_valid_begin) cb->on_valid_begin(cb->user, e);
+            mgsd_status st = trainer_evaluate(t, MGSD_SPLIT_VALID, &vr);
+            if (st != MGSD_OK) {
+                cJSON_Delete(rec);
+                return st;
+            }
+            double v;
+            MGSD_TRY(mgsd_eval_get(&vr, t->s.valid_metric, &v));
+            ei.validated = 1;
+            ei.valid = &vr;
+            ei.valid_metric = v;
+            int better = t->s.valid_bigger ? v > t->st.best_metric : v < t->st.best_metric;
+            if (better) {
+                t->st.best_metric = v;
+                t->st.best_epoch = e;
+                t->st.patience = 0;
+                t->st.has_best = 1;
+                t->best_res = vr;
+                params_copy_values(&t->best, &t->m->params);
+                ei.improved = 1;
+            } else if (++t->st.patience > t->s.stopping_step) {
+                t->st.finished = 1; /* RecBole early_stopping: cur_step > stopping_step */
+                ei.stop = 1;
+            }
+            ei.patience = t->st.patience;
+            cJSON_AddNumberToObject(rec, "valid_seconds", vr.seconds);
+            cJSON_AddItemToObject(rec, "valid", metrics_obj(&vr));
+        }
+        cJSON_AddItemToArray(t->history, rec);
+        if (ei.improved && t->best_path) MGSD_TRY(save(t, t->best_path, 0));
+        if (cb->on_epoch) cb->on_epoch(cb->user, &ei);
+    }
+    if (t->last_path) MGSD_TRY(save(t, t->last_path, 1));
+    return MGSD_OK;
+}
+
+/* ---- results.json -------------------------------------------------------------------- */
+
+mgsd_status trainer_write_results(mgsd_trainer *t, const char *path, const mgsd_eval_result *test,
+                                  double total_seconds) {
+    MGSD_CHECK_ARG(t && path);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", t->model_name);
+    const char *cj;
+    if (mgsd_config_to_json(t->cfg, 0, &cj) == MGSD_OK) cJSON_AddItemToObject(o, "config", cJSON_Parse(cj));
+    mgsd_data_stats ds;
+    if (mgsd_dataset_stats(t->ds, &ds) == MGSD_OK) {
+        cJSON *d = cJSON_AddObjectToObject(o, "dataset");
+        cJSON_AddNumberToObject(d, "users", ds.users);
+        cJSON_AddNumberToObject(d, "items", ds.items);
+        cJSON_AddNumberToObject(d, "interactions", (double)ds.interactions);
+        cJSON_AddNumberToObject(d, "rows_read", (double)ds.rows_read);
+        cJSON_AddNumberToObject(d, "train_instances", (double)ds.train_instances);
+        cJSON_AddNumberToObject(d, "valid_instances", (double)ds.valid_instances);
+        cJSON_AddNumberToObject(d, "test_instances", (double)ds.test_instances);
+        cJSON_AddNumberToObject(d, "seq_len_mean", ds.len_mean);
+        cJSON_AddNumberToObject(d, "sparsity", ds.sparsity);
+    }
+    cJSON_AddNumberToObject(o, "parameters", (double)params_count(&t->m->params));
+    cJSON_AddItemToObject(o, "epochs", cJSON_Duplicate(t->history, 1));
+    cJSON_AddNumberToObject(o, "best_epoch", (double)t->st.best_epoch);
+    if (t->st.has_best) cJSON_AddItemToObject(o, "best_valid", metrics_obj(&t->best_res));
+    else cJSON_AddNullToObject(o, "best_valid");
+    if (test) cJSON_AddItemToObject(o, "test", metrics_obj(test));
+    else cJSON_AddNullToObject(o, "test");
+    cJSON_AddBoolToObject(o, "stopped_early", t->st.finished != 0);
+    cJSON_AddNumberToObject(o, "global_steps", (double)t->st.global_step);
+    cJSON_AddNumberToObject(o, "total_seconds", total_seconds);
+    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)mgsd_peak_rss());
+    char *txt = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!txt) return mgsd_error(MGSD_ERR_NOMEM, "results.json: out of memory");
+    size_t pl = strlen(path);
+    char *tmp = mgsd_malloc(pl + 5);
+    if (!tmp) {
+        cJSON_free(txt);
+        return MGSD_ERR_NOMEM;
+    }
+    memcpy(tmp, path, pl);
+    memcpy(tmp + pl, ".tmp", 5);
+    FILE *f = fopen(tmp, "wb");
+    mgsd_status st = MGSD_OK;
+    if (!f) st = mgsd_error(MGSD_ERR_IO, "%s: cannot create", tmp);
+    else {
+        int bad = fputs(txt, f) < 0 || fputc('\n', f) == EOF;
+        bad |= fclose(f) != 0;
+        if (bad || rename(tmp, path) != 0) {
+            remove(tmp);
+            st = mgsd_error(MGSD_ERR_IO, "%s: cannot write", path);
+        }
+    }
+    mgsd_free(tmp);
+    cJSON_free(txt);
+    return st;
+}

@@ -1,0 +1,122 @@
+/* The training loop: epochs over the train split, Adam, optional clipping and warm-up,
+ * validation every eval_step epochs, early stopping, best-parameter copy, checkpoints.
+ * Never prints: progress goes through trainer_callbacks (the CLI draws it).
+ *
+ * Determinism: the train order of epoch e is a pure function of (seed, e); the tape RNG
+ * (dropout, masking, negatives) is reseeded before global step g from (seed, g); so a run
+ * resumed from any checkpoint (best, last or interrupted mid-epoch) continues bit for bit.
+ * Epochs are numbered from 0, as RecBole prints them.
+ *
+ * Memory: the batch, the tape arena, Adam moments and the best-parameter copy are
+ * allocated in trainer_init; a training step allocates nothing once the arena is warm. */
+#ifndef MGSD_TRAIN_TRAINER_H
+#define MGSD_TRAIN_TRAINER_H
+
+#include <stdint.h>
+
+#include "mgsd/config.h"
+#include "mgsd/data.h"
+#include "mgsd/eval.h"
+#include "model/model.h"
+#include "train/model_io.h"
+
+/* Settings read from the config (keys in docs/config.md and docs/cli.md). */
+typedef struct trainer_settings {
+    uint64_t seed;
+    int threads;
+    int epochs;            /* total epochs of the run (--epochs caps) */
+    int batch_size;        /* train_batch_size */
+    int max_len;           /* MAX_ITEM_LIST_LENGTH */
+    optim_adam_config adam;
+    double clip_grad_norm; /* 0 = off */
+    double warm_up_ratio;  /* 0 = constant lr; else linear warm-up over ratio * total steps, linear decay */
+    int eval_step;
+    int stopping_step;
+    char valid_metric[32]; /* lowercase "hit@20" */
+    int valid_bigger;
+    mgsd_eval_options eval;
+} trainer_settings;
+
+/* Read and validate the settings (MGSD_ERR_CONFIG naming the key). */
+mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s);
+/* Dataset options from the config (strings point into cfg). */
+mgsd_status trainer_data_options(const mgsd_config *cfg, mgsd_data_options *o);
+/* A config with the overall table, the model's table (vt may be NULL) and argv applied:
+ * the precedence of docs/config.md. On error *out is NULL. */
+mgsd_status trainer_config_create(mgsd_config **out, const model_vtable *vt, int argc, char *const *argv);
+
+typedef struct trainer_step_info {
+    int64_t epoch, step, n_steps, global_step;
+    int64_t instances_done;  /* in this epoch */
+    double loss;             /* of this step */
+    double epoch_seconds;    /* so far */
+    double lr;
+} trainer_step_info;
+
+typedef struct trainer_epoch_info {
+    int64_t epoch;
+    double loss;             /* mean batch loss */
+    double train_seconds;
+    int validated;
+    int improved;            /* new best (checkpoint written when a best path is set) */
+    const mgsd_eval_result *valid;
+    double valid_metric;
+    int64_t patience;        /* validations without improvement */
+    int stop;                /* early stopping triggered */
+} trainer_epoch_info;
+
+typedef struct trainer_callbacks {
+    void *user;
+    void (*on_step)(void *user, const trainer_step_info *s);           /* may be NULL */
+    void (*on_epoch)(void *user, const trainer_epoch_info *e);         /* may be NULL */
+    void (*on_valid_begin)(void *user, int64_t epoch);                 /* may be NULL */
+    /* Polled before every step; nonzero: save the last checkpoint and stop. */
+    int (*interrupted)(void *user);                                    /* may be NULL */
+} trainer_callbacks;
+
+typedef struct trainer_options {
+    const char *model_name;  /* stored in checkpoints */
+    const char *data_path;   /* stored in checkpoints (for eval / recommend --user) */
+    const char *best_path;   /* NULL: no best checkpoint */
+    const char *last_path;   /* NULL: no last checkpoint (at the end or on interrupt) */
+} trainer_options;
+
+typedef struct mgsd_trainer mgsd_trainer;
+
+/* cfg, ds and m must outlive the trainer; m's parameters are trained in place. */
+mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_dataset *ds, mgsd_model *m,
+                         const trainer_options *opt);
+void trainer_free(mgsd_trainer *t);
+const trainer_settings *trainer_get_settings(const mgsd_trainer *t);
+
+/* Restore parameters, best parameters, Adam moments, counters and history from a
+ * checkpoint written by this trainer (best or last). */
+mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck);
+
+/* Train until `epochs`, early stopping or interruption. Returns MGSD_OK when finished
+ * (the last checkpoint, if any, is written), MGSD_ERR_INTERRUPTED when cb->interrupted
+ * fired (the last checkpoint holds the exact position, mid-epoch included). */
+mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb);
+
+/* Copy the best-validation parameters into the model (no-op when no validation ran). */
+void trainer_use_best(mgsd_trainer *t);
+/* Evaluate the model's current parameters on a split. */
+mgsd_status trainer_evaluate(mgsd_trainer *t, mgsd_split split, mgsd_eval_result *out);
+
+int64_t trainer_best_epoch(const mgsd_trainer *t);        /* -1: none */
+const mgsd_eval_result *trainer_best_valid(const mgsd_trainer *t); /* NULL: none */
+int64_t trainer_epochs_done(const mgsd_trainer *t);
+int64_t trainer_global_step(const mgsd_trainer *t);
+int trainer_stopped_early(const mgsd_trainer *t);
+/* Per-epoch records as a JSON array text: [{epoch, loss, train_seconds, valid: {...}}]. */
+const char *trainer_history_json(mgsd_trainer *t);
+
+/* Write results.json atomically (PATH.tmp + rename): config, dataset stats, epochs,
+ * best_epoch, best_valid, test (may be NULL), peak_rss_bytes, model, stopped_early. */
+mgsd_status trainer_write_results(mgsd_trainer *t, const char *path, const mgsd_eval_result *test,
+                                  double total_seconds);
+
+/* Metrics of a result as a JSON object text {"hit@5": ...} (owned by the caller: mgsd_free). */
+char *trainer_metrics_json(const mgsd_eval_result *r);
+
+#endif
