@@ -33,6 +33,10 @@ int cli_load_dataset(cli_loaded *l, const char *override_path);
  * (NULL: best_params when present, else params). */
 int cli_create_model(cli_loaded *l, const char *section);
 void cli_loaded_free(cli_loaded *l);
+/* The history to score: --user (full sequence from the dataset, loaded here) or --history
+ * (item tokens via the checkpoint's map). *out is malloc'ed; returns an exit code. */
+int cli_history(cli_loaded *l, const char *user, const char *history, const char *dataset, int32_t **out,
+                int32_t *out_n);
 
 /* RecBole-style dataset resolution: PATH if it is a file, else
  * <data_path>/<name>/<name>.inter. Returns a malloc'ed path or NULL (error printed). */

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -11,6 +13,7 @@
 #include "cli_ckpt.h"
 #include "core/core.h"
 #include "mgsd/eval.h"
+#include "model/mgsd.h"
 #include "train/trainer.h"
 
 const char *cli_opt(const char *arg, const char *key) {
@@ -107,16 +110,24 @@ int cli_create_model(cli_loaded *l, const char *section) {
 }
 
 static void eval_usage(FILE *f) {
-    fprintf(f, "usage: mgsd eval --checkpoint=FILE [--dataset=PATH] [--split=test|valid] [--json] [--key=value ...]\n\n"
+    fprintf(f, "usage: mgsd eval --checkpoint=FILE [--dataset=PATH] [--split=test|valid] [--json]\n"
+               "                 [--inject-noise=R] [--noise-seed=S] [--noise-labels=FILE] [--key=value ...]\n\n"
                "Full-ranking evaluation of a checkpoint (the best-validation parameters when the file holds\n"
                "both). The dataset is re-read from the path stored in the checkpoint (or --dataset) with the\n"
                "stored filters and must have the same id maps. --key=value overrides evaluation keys such as\n"
-               "--topk=[1,5,10] or --eval_batch_size=512.\n");
+               "--topk=[1,5,10] or --eval_batch_size=512.\n"
+               "--inject-noise=R (0..1) inserts round(R x len) random items at random positions of every\n"
+               "evaluation history before scoring (seeded by --noise-seed, default the run's seed).\n"
+               "For MGSD checkpoints, when ground-truth noise labels exist (--noise-labels, default\n"
+               "DATASET.noise as written by `mgsd synth`), the discriminator's precision, recall and AUC\n"
+               "at detecting the planted noise items are reported too.\n");
 }
 
 int cli_cmd_eval(int argc, char **argv) {
-    const char *ckpt = NULL, *dataset = NULL, *split = "test", *v;
-    int json = 0, nk = 0;
+    const char *ckpt = NULL, *dataset = NULL, *split = "test", *labels_path = NULL, *v;
+    int json = 0, nk = 0, have_seed = 0;
+    double inject = 0;
+    unsigned long long noise_seed = 0;
     char **kv = calloc((size_t)argc + 1, sizeof *kv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -127,6 +138,24 @@ int cli_cmd_eval(int argc, char **argv) {
         } else if ((v = cli_opt(a, "--checkpoint"))) ckpt = v;
         else if ((v = cli_opt(a, "--dataset"))) dataset = v;
         else if ((v = cli_opt(a, "--split"))) split = v;
+        else if ((v = cli_opt(a, "--noise-labels"))) labels_path = v;
+        else if ((v = cli_opt(a, "--inject-noise")) || (v = cli_opt(a, "--noise-seed"))) {
+            char *end;
+            int is_seed = a[2] == 'n';
+            double d = is_seed ? (double)strtoull(v, &end, 10) : strtod(v, &end);
+            if (*end || !*v || (!is_seed && !(d >= 0 && d <= 1))) {
+                fprintf(stderr, "mgsd: error: eval: %s expects %s, got '%s'\n", is_seed ? "--noise-seed" : "--inject-noise",
+                        is_seed ? "a non-negative integer" : "a ratio in [0, 1]", v);
+                free(kv);
+                return 2;
+            }
+            if (is_seed) {
+                noise_seed = strtoull(v, NULL, 10);
+                have_seed = 1;
+            } else {
+                inject = d;
+            }
+        }
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strncmp(a, "--", 2) && strchr(a, '=')) kv[nk++] = argv[i];
         else {
@@ -158,9 +187,40 @@ int cli_cmd_eval(int argc, char **argv) {
     mgsd_status st = ag_tape_init(&tape, 0, s.seed);
     mgsd_eval_result r;
     model_scorer sc = {l.model, &tape};
+    mgsd_noise_injector *inj = NULL;
+    if (st == MGSD_OK && inject > 0)
+        st = mgsd_noise_injector_init(&inj, model_scorer_fn, &sc, inject, l.ck.n_items, s.max_len, s.eval.batch_size,
+                                      have_seed ? noise_seed : s.seed);
     if (st == MGSD_OK)
-        st = mgsd_eval_run(l.ds, strcmp(split, "test") ? MGSD_SPLIT_VALID : MGSD_SPLIT_TEST, model_scorer_fn, &sc,
-                           &s.eval, &r);
+        st = mgsd_eval_run(l.ds, strcmp(split, "test") ? MGSD_SPLIT_VALID : MGSD_SPLIT_TEST,
+                           inj ? mgsd_noise_injector_score : model_scorer_fn, inj ? (void *)inj : (void *)&sc, &s.eval, &r);
+    int64_t inserted = inj ? mgsd_noise_injector_inserted(inj) : 0;
+    mgsd_noise_injector_free(inj);
+    /* noise detection against planted labels (MGSD only) */
+    int have_noise = 0;
+    mgsd_noise_report nr;
+    char def[4096];
+    if (st == MGSD_OK && !strcasecmp(l.ck.model_name, "MGSD")) {
+        const char *dpath = dataset ? dataset : l.ck.data_path;
+        if (!labels_path && dpath) {
+            snprintf(def, sizeof def, "%s.noise", dpath);
+            if (access(def, R_OK) == 0) labels_path = def;
+        }
+        if (labels_path) {
+            uint8_t *row_labels = NULL;
+            int64_t n_rows = 0, n = mgsd_dataset_num_interactions(l.ds);
+            uint8_t *lab = malloc((size_t)n + 1);
+            float *clean = malloc(sizeof(float) * ((size_t)n + 1));
+            st = lab && clean ? mgsd_data_read_noise_labels(labels_path, &row_labels, &n_rows) : MGSD_ERR_NOMEM;
+            if (st == MGSD_OK) st = mgsd_dataset_map_row_labels(l.ds, row_labels, n_rows, lab);
+            if (st == MGSD_OK) st = mgsd_clean_probabilities(l.model, &tape, l.ds, clean);
+            if (st == MGSD_OK) st = mgsd_eval_noise(clean, lab, n, 0.5, &nr);
+            if (st == MGSD_OK) have_noise = 1;
+            mgsd_data_free_labels(row_labels);
+            free(lab);
+            free(clean);
+        }
+    }
     ag_tape_free(&tape);
     if (st != MGSD_OK) {
         rc = cli_fail(st);
@@ -177,6 +237,21 @@ int cli_cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "users", (double)r.all.n_users);
         cJSON_AddNumberToObject(o, "seconds", r.seconds);
         cJSON_AddItemToObject(o, "metrics", m ? cJSON_Parse(m) : cJSON_CreateObject());
+        if (inject > 0) {
+            cJSON_AddNumberToObject(o, "inject_noise", inject);
+            cJSON_AddNumberToObject(o, "inserted_items", (double)inserted);
+        }
+        if (have_noise) {
+            cJSON *nd = cJSON_AddObjectToObject(o, "noise_detection");
+            cJSON_AddStringToObject(nd, "labels", labels_path);
+            cJSON_AddNumberToObject(nd, "interactions", (double)nr.n);
+            cJSON_AddNumberToObject(nd, "noise", (double)nr.n_noise);
+            cJSON_AddNumberToObject(nd, "flagged", (double)nr.n_flagged);
+            cJSON_AddNumberToObject(nd, "precision", nr.precision);
+            cJSON_AddNumberToObject(nd, "recall", nr.recall);
+            cJSON_AddNumberToObject(nd, "f1", nr.f1);
+            cJSON_AddNumberToObject(nd, "auc", nr.auc);
+        }
         char *txt = cJSON_PrintUnformatted(o);
         if (txt) printf("%s\n", txt);
         cJSON_free(txt);
@@ -189,6 +264,12 @@ int cli_cmd_eval(int argc, char **argv) {
         double val;
         for (int i = 0; i < 4 * r.n_ks; i++)
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
+        if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
+        if (have_noise)
+            printf("noise detection (%s): %lld interactions, %lld planted noise, %lld flagged (p_clean <= 0.5)\n"
+                   "  precision %.4f  recall %.4f  f1 %.4f  AUC %.4f\n",
+                   labels_path, (long long)nr.n, (long long)nr.n_noise, (long long)nr.n_flagged, nr.precision,
+                   nr.recall, nr.f1, nr.auc);
     }
     cli_loaded_free(&l);
     return 0;

@@ -13,6 +13,46 @@
 #include "mgsd/eval.h"
 #include "train/trainer.h"
 
+int cli_history(cli_loaded *l, const char *user, const char *history, const char *dataset, int32_t **out,
+                int32_t *out_n) {
+    int rc = 0;
+    int32_t *hist = NULL, n = 0;
+    if (user) {
+        if ((rc = cli_load_dataset(l, dataset))) return rc;
+        int32_t u = mgsd_dataset_find_user(l->ds, user);
+        if (u < 0) {
+            fprintf(stderr, "mgsd: error: unknown user id '%s' (not in %s after filtering)\n", user, l->ck.data_path);
+            return 1;
+        }
+        const int32_t *items;
+        mgsd_dataset_user_items(l->ds, u, &items, &n);
+        hist = malloc(sizeof(int32_t) * ((size_t)n + 1));
+        memcpy(hist, items, sizeof(int32_t) * (size_t)n);
+    } else {
+        char *buf = strdup(history);
+        hist = malloc(sizeof(int32_t) * (strlen(history) / 2 + 2));
+        for (char *tok = strtok(buf, " \t,"); tok; tok = strtok(NULL, " \t,")) {
+            int32_t id = model_io_find_item(&l->ck, tok);
+            if (id < 0) {
+                fprintf(stderr, "mgsd: error: unknown item id '%s' (not in the checkpoint's item map)\n", tok);
+                free(buf);
+                free(hist);
+                return 1;
+            }
+            hist[n++] = id;
+        }
+        free(buf);
+        if (n == 0) {
+            fprintf(stderr, "mgsd: error: --history is empty\n");
+            free(hist);
+            return 2;
+        }
+    }
+    *out = hist;
+    *out_n = n;
+    return 0;
+}
+
 static void rec_usage(FILE *f) {
     fprintf(f, "usage: mgsd recommend --checkpoint=FILE (--user=ID | --history=\"ID ID ...\") [--topk=10]\n"
                "                      [--dataset=PATH] [--keep-history] [--json]\n\n"
@@ -59,38 +99,7 @@ int cli_cmd_recommend(int argc, char **argv) {
     int rc = cli_load_checkpoint(&l, ckpt, 0, NULL);
     if (rc) return rc;
     int32_t *hist = NULL, n = 0;
-    if (user) {
-        if ((rc = cli_load_dataset(&l, dataset))) goto done;
-        int32_t u = mgsd_dataset_find_user(l.ds, user);
-        if (u < 0) {
-            fprintf(stderr, "mgsd: error: unknown user id '%s' (not in %s after filtering)\n", user, l.ck.data_path);
-            rc = 1;
-            goto done;
-        }
-        const int32_t *items;
-        mgsd_dataset_user_items(l.ds, u, &items, &n);
-        hist = malloc(sizeof(int32_t) * ((size_t)n + 1));
-        memcpy(hist, items, sizeof(int32_t) * (size_t)n);
-    } else {
-        char *buf = strdup(history);
-        hist = malloc(sizeof(int32_t) * (strlen(history) / 2 + 2));
-        for (char *tok = strtok(buf, " \t,"); tok; tok = strtok(NULL, " \t,")) {
-            int32_t id = model_io_find_item(&l.ck, tok);
-            if (id < 0) {
-                fprintf(stderr, "mgsd: error: unknown item id '%s' (not in the checkpoint's item map)\n", tok);
-                free(buf);
-                rc = 1;
-                goto done;
-            }
-            hist[n++] = id;
-        }
-        free(buf);
-        if (n == 0) {
-            fprintf(stderr, "mgsd: error: --history is empty\n");
-            rc = 2;
-            goto done;
-        }
-    }
+    if ((rc = cli_history(&l, user, history, dataset, &hist, &n))) goto done;
     if ((rc = cli_create_model(&l, NULL))) goto done;
     {
         trainer_settings s;
