@@ -11,6 +11,7 @@ data=${1:?usage: bench/ablation.sh DATASET [EPOCHS] [--key=value ...]}
 epochs=${2:-20}
 shift $(( $# >= 2 ? 2 : 1 ))
 out=${ABLATION_DIR:-$(mktemp -d /tmp/mgsd-ablation.XXXXXX)}
+mkdir -p "$out"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 variants=(
   "full|"
