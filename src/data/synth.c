@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -242,6 +243,10 @@ static mgsd_status write_atomic(const char *path, const char *data, size_t len) 
         mgsd_free(tmp);
         return st;
     }
+    /* mkstemp creates mode 0600; give the file the permissions a plain fopen would. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         close(fd);
