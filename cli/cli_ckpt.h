@@ -4,6 +4,8 @@
 #ifndef MGSD_CLI_CKPT_H
 #define MGSD_CLI_CKPT_H
 
+#include <stdio.h>
+
 #include "mgsd/config.h"
 #include "mgsd/data.h"
 #include "model/model.h"
@@ -41,5 +43,17 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
 /* RecBole-style dataset resolution: PATH if it is a file, else
  * <data_path>/<name>/<name>.inter. Returns a malloc'ed path or NULL (error printed). */
 char *cli_resolve_dataset(const char *value, const char *data_path);
+
+/* Options shared by recommend and explain: --checkpoint, exactly one of --user/--history,
+ * --dataset, --topk, --json, plus the command's own boolean flags (NULL-terminated list;
+ * flag_set[k] = 1 when present). Returns an exit code; t->ok = 1 when the command should
+ * run (0 with t->ok = 0 after --help). */
+typedef struct cli_target {
+    const char *ckpt, *user, *history, *dataset;
+    long topk;
+    int json, ok;
+} cli_target;
+int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+                     const char *const *flags, int *flag_set);
 
 #endif

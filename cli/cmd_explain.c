@@ -25,38 +25,12 @@ static void explain_usage(FILE *f) {
 }
 
 int cli_cmd_explain(int argc, char **argv) {
-    const char *ckpt = NULL, *user = NULL, *history = NULL, *dataset = NULL, *v;
-    int json = 0;
-    long topk = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            explain_usage(stdout);
-            return 0;
-        } else if ((v = cli_opt(a, "--checkpoint"))) ckpt = v;
-        else if ((v = cli_opt(a, "--user"))) user = v;
-        else if ((v = cli_opt(a, "--history"))) history = v;
-        else if ((v = cli_opt(a, "--dataset"))) dataset = v;
-        else if ((v = cli_opt(a, "--topk"))) {
-            char *end;
-            topk = strtol(v, &end, 10);
-            if (*end || topk <= 0 || topk > 100000) {
-                fprintf(stderr, "mgsd: error: --topk expects a positive integer, got '%s'\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--json")) json = 1;
-        else {
-            fprintf(stderr, "mgsd: error: explain: unknown option '%s'\n\n", a);
-            explain_usage(stderr);
-            return 2;
-        }
-    }
-    if (!ckpt || (!user) == (!history)) {
-        fprintf(stderr, "mgsd: error: explain: %s\n\n",
-                !ckpt ? "--checkpoint=FILE is required" : "give exactly one of --user=ID and --history=\"...\"");
-        explain_usage(stderr);
-        return 2;
-    }
+    cli_target tg;
+    int prc = cli_target_parse(&tg, argc, argv, "explain", explain_usage, NULL, NULL);
+    if (prc || !tg.ok) return prc;
+    const char *ckpt = tg.ckpt, *user = tg.user, *history = tg.history, *dataset = tg.dataset;
+    int json = tg.json;
+    long topk = tg.topk;
     cli_loaded l;
     int rc = cli_load_checkpoint(&l, ckpt, 0, NULL);
     if (rc) return rc;

@@ -61,40 +61,58 @@ static void rec_usage(FILE *f) {
                "already in the history are not recommended unless --keep-history is given.\n");
 }
 
-int cli_cmd_recommend(int argc, char **argv) {
-    const char *ckpt = NULL, *user = NULL, *history = NULL, *dataset = NULL, *v;
-    int json = 0, keep = 0;
-    long topk = 10;
+int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+                     const char *const *flags, int *flag_set) {
+    memset(t, 0, sizeof *t);
+    t->topk = 10;
+    const char *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int matched = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            rec_usage(stdout);
+            usage(stdout);
             return 0;
-        } else if ((v = cli_opt(a, "--checkpoint"))) ckpt = v;
-        else if ((v = cli_opt(a, "--user"))) user = v;
-        else if ((v = cli_opt(a, "--history"))) history = v;
-        else if ((v = cli_opt(a, "--dataset"))) dataset = v;
+        } else if ((v = cli_opt(a, "--checkpoint"))) t->ckpt = v;
+        else if ((v = cli_opt(a, "--user"))) t->user = v;
+        else if ((v = cli_opt(a, "--history"))) t->history = v;
+        else if ((v = cli_opt(a, "--dataset"))) t->dataset = v;
         else if ((v = cli_opt(a, "--topk"))) {
             char *end;
-            topk = strtol(v, &end, 10);
-            if (*end || topk <= 0 || topk > 100000) {
+            t->topk = strtol(v, &end, 10);
+            if (*end || t->topk <= 0 || t->topk > 100000) {
                 fprintf(stderr, "mgsd: error: --topk expects a positive integer, got '%s'\n", v);
                 return 2;
             }
-        } else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--keep-history")) keep = 1;
+        } else if (!strcmp(a, "--json")) t->json = 1;
         else {
-            fprintf(stderr, "mgsd: error: recommend: unknown option '%s'\n\n", a);
-            rec_usage(stderr);
-            return 2;
+            for (int k = 0; flags && flags[k]; k++)
+                if (!strcmp(a, flags[k])) flag_set[k] = matched = 1;
+            if (!matched) {
+                fprintf(stderr, "mgsd: error: %s: unknown option '%s'\n\n", cmd, a);
+                usage(stderr);
+                return 2;
+            }
         }
     }
-    if (!ckpt || (!user) == (!history)) {
-        fprintf(stderr, "mgsd: error: recommend: %s\n\n",
-                !ckpt ? "--checkpoint=FILE is required" : "give exactly one of --user=ID and --history=\"...\"");
-        rec_usage(stderr);
+    if (!t->ckpt || (!t->user) == (!t->history)) {
+        fprintf(stderr, "mgsd: error: %s: %s\n\n", cmd,
+                !t->ckpt ? "--checkpoint=FILE is required" : "give exactly one of --user=ID and --history=\"...\"");
+        usage(stderr);
         return 2;
     }
+    t->ok = 1;
+    return 0;
+}
+
+int cli_cmd_recommend(int argc, char **argv) {
+    static const char *const flags[] = {"--keep-history", NULL};
+    int keep = 0;
+    cli_target tg;
+    int prc = cli_target_parse(&tg, argc, argv, "recommend", rec_usage, flags, &keep);
+    if (prc || !tg.ok) return prc;
+    const char *ckpt = tg.ckpt, *user = tg.user, *history = tg.history, *dataset = tg.dataset;
+    int json = tg.json;
+    long topk = tg.topk;
     cli_loaded l;
     int rc = cli_load_checkpoint(&l, ckpt, 0, NULL);
     if (rc) return rc;
