@@ -261,6 +261,25 @@ static void test_behaviour(void) {
     CHECK_CONTAINS(mgsd_last_error(), "sub_model");
     model_mgsd.destroy(&m);
     mgsd_config_free(c);
+    const char *bad3[] = {"weight_init", "kaiming"};
+    c = make_config(bad3, 2);
+    CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "weight_init");
+    model_mgsd.destroy(&m);
+    mgsd_config_free(c);
+    /* weight_init=normal: weights drawn with std initializer_range */
+    const char *ni[] = {"weight_init", "normal", "initializer_range", "0.05"};
+    c = make_config(ni, 4);
+    CHECK_OK(make_model(&m, c, 1));
+    {
+        mgsd_tensor *w;
+        CHECK_OK(params_find(&m.params, "replace_gaussian_fc1.weight", &w));
+        double s2 = 0;
+        for (int64_t i = 0; i < w->n; i++) s2 += (double)w->data[i] * w->data[i];
+        CHECK_NEAR(sqrt(s2 / (double)w->n), 0.05, 0.012);
+    }
+    free_model(&m);
+    mgsd_config_free(c);
     const char *bad2[] = {"mgp", "cubic"};
     c = make_config(bad2, 2);
     CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);

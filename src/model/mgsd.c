@@ -61,6 +61,9 @@ static const mgsd_config_entry mgsd_defaults[] = {
      "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
     {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference) | logits"},
     {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
+    {"weight_init", MGSD_CONFIG_STR, "xavier_normal",
+     "initialisation of linear and embedding weights: xavier_normal (reference) | normal (std initializer_range)"},
+    {"initializer_range", MGSD_CONFIG_FLOAT, "0.02", "std of weight_init=normal"},
 };
 
 typedef enum { MGP_MLP, MGP_GAUSSIAN, MGP_NONE } mgp_kind;
@@ -127,6 +130,8 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     const char *mgp = cfg_str(cfg, "mgp", &st), *aux = cfg_str(cfg, "aux_loss", &st);
     const char *es = cfg_str(cfg, "eval_sampling", &st), *gi = cfg_str(cfg, "gumbel_input", &st);
     const char *subname = cfg_str(cfg, "sub_model", &st);
+    const char *winit = cfg_str(cfg, "weight_init", &st);
+    float init_std = cfg_float(cfg, "initializer_range", &st);
     int enc_layers = cfg_int(cfg, "transformer_encoder_layers", &st);
     int enc_heads = cfg_int(cfg, "transformer_encoder_heads", &st);
     int enc_ff = cfg_int(cfg, "transformer_encoder_dim_feedforward", &st);
@@ -171,6 +176,17 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     if (!tb) return MGSD_ERR_NOMEM;
     nn_table_init(tb);
     nn_init xn = {PARAMS_INIT_XAVIER_NORMAL, 0};
+    if (!strcmp(winit, "normal")) {
+        if (!(init_std > 0)) {
+            mgsd_free(tb);
+            return mgsd_error(MGSD_ERR_CONFIG, "initializer_range=%g must be > 0", init_std);
+        }
+        xn.weight = PARAMS_INIT_NORMAL;
+        xn.std = init_std;
+    } else if (strcmp(winit, "xavier_normal") != 0) {
+        mgsd_free(tb);
+        return mgsd_error(MGSD_ERR_CONFIG, "weight_init='%s' (expected xavier_normal or normal)", winit);
+    }
     im->item_emb = nn_table_add_weight(tb, "", "sub_model.item_embedding.weight", im->item_rows, C, xn);
     im->pos_emb = nn_table_add_weight(tb, "", "position_embedding.weight", im->L + 1, C, xn);
     int sq[2] = {im->K, C};
