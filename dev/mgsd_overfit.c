@@ -8,6 +8,7 @@
  * run:   /tmp/overfit DATASET [key value ...], e.g. sub_model SASRec use_aux false */
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "mgsd/data.h"
@@ -66,6 +67,12 @@ int main(int argc, char **argv) {
         ag_backward(&t, loss);
         double gn = params_grad_norm(&m.params);
         optim_adam_step(&a, &m.params, 1e-3);
+        mgsd_tensor *E;
+        params_find(&m.params, "sub_model.item_embedding.weight", &E);
+        double e2 = 0;
+        for (int64_t i = 0; i < E->n; i++) e2 += (double)E->data[i] * E->data[i];
+        if (s % 20 == 0)
+            printf("rms(E) %.4f  ", sqrt(e2 / (double)E->n));
         if (s % 20 == 0)
             printf("step %3d loss %.4f rec %.4f aux %.4f item %.4f int %.4f |g| %.4f\n", s, loss->data[0],
                    terms[0] ? terms[0]->data[0] : 0, terms[1] ? terms[1]->data[0] : 0,
