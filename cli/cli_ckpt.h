@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "mgsd/config.h"
 #include "mgsd/data.h"
 #include "model/model.h"
@@ -53,6 +55,10 @@ typedef struct cli_target {
     long topk;
     int json, ok;
 } cli_target;
+/* Add "items": [{"item": token, "score": s}, ...] for the top-K ids to o. */
+void cli_json_add_topk(cJSON *o, const model_io_ckpt *ck, const int32_t *top, const float *score, int n);
+/* Print o as one line of JSON on stdout and free it. */
+void cli_json_print(cJSON *o);
 int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void (*usage)(FILE *),
                      const char *const *flags, int *flag_set);
 

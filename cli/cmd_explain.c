@@ -89,17 +89,8 @@ int cli_cmd_explain(int argc, char **argv) {
             cJSON_AddBoolToObject(e, "selected", sel[k] > 0.5f);
             cJSON_AddItemToArray(ia, e);
         }
-        cJSON *ra = cJSON_AddArrayToObject(o, "items");
-        for (int i = 0; i < nout; i++) {
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "item", l.ck.item_names[top[i]]);
-            cJSON_AddNumberToObject(e, "score", top_s[i]);
-            cJSON_AddItemToArray(ra, e);
-        }
-        char *txt = cJSON_PrintUnformatted(o);
-        printf("%s\n", txt);
-        cJSON_free(txt);
-        cJSON_Delete(o);
+        cli_json_add_topk(o, &l.ck, top, top_s, nout);
+        cli_json_print(o);
     } else {
         int kept = 0;
         for (int i = 0; i < shown; i++) kept += keep[i] > 0.5f;

@@ -61,6 +61,23 @@ static void rec_usage(FILE *f) {
                "already in the history are not recommended unless --keep-history is given.\n");
 }
 
+void cli_json_add_topk(cJSON *o, const model_io_ckpt *ck, const int32_t *top, const float *score, int n) {
+    cJSON *r = cJSON_AddArrayToObject(o, "items");
+    for (int i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "item", ck->item_names[top[i]]);
+        cJSON_AddNumberToObject(e, "score", score[i]);
+        cJSON_AddItemToArray(r, e);
+    }
+}
+
+void cli_json_print(cJSON *o) {
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) printf("%s\n", txt);
+    cJSON_free(txt);
+    cJSON_Delete(o);
+}
+
 int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void (*usage)(FILE *),
                      const char *const *flags, int *flag_set) {
     memset(t, 0, sizeof *t);
@@ -142,17 +159,8 @@ int cli_cmd_recommend(int argc, char **argv) {
             if (user) cJSON_AddStringToObject(o, "user", user);
             cJSON *h = cJSON_AddArrayToObject(o, "history");
             for (int32_t i = 0; i < n; i++) cJSON_AddItemToArray(h, cJSON_CreateString(l.ck.item_names[hist[i]]));
-            cJSON *r = cJSON_AddArrayToObject(o, "items");
-            for (int i = 0; i < nout; i++) {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "item", l.ck.item_names[top[i]]);
-                cJSON_AddNumberToObject(e, "score", top_s[i]);
-                cJSON_AddItemToArray(r, e);
-            }
-            char *txt = cJSON_PrintUnformatted(o);
-            printf("%s\n", txt);
-            cJSON_free(txt);
-            cJSON_Delete(o);
+            cli_json_add_topk(o, &l.ck, top, top_s, nout);
+            cli_json_print(o);
         } else {
             printf("%s: top %d for %s%s (history of %d items, newest %s)\n", l.ck.model_name, nout,
                    user ? "user " : "the given history", user ? user : "", (int)n, l.ck.item_names[hist[n - 1]]);
