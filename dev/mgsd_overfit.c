@@ -5,7 +5,9 @@
  * build: gcc -O2 -fopenmp -Iinclude -Isrc dev/mgsd_overfit.c build/libmgsd.a -o /tmp/overfit \
  *          $(pkg-config --libs yaml-0.1 libcjson) -L/usr/lib/x86_64-linux-gnu/openblas-openmp \
  *          -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lm
- * run:   /tmp/overfit DATASET [key value ...], e.g. sub_model SASRec use_aux false */
+ * run:   /tmp/overfit DATASET [key value ...], e.g. sub_model SASRec use_aux false
+ * env:   STEPS=N (default 400), FIXED=1 (one batch), RESET_AT=S (zero Adam's moments at step S),
+ *        VDUMP=S (print sqrt(mean v) of every parameter tensor at step S) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
@@ -50,7 +52,8 @@ int main(int argc, char **argv) {
     mgsd_tape t;
     ag_tape_init(&t, 0, 1);
     int fixed = getenv("FIXED") != NULL;
-    for (int s = 0; s < 400; s++) {
+    int nsteps = getenv("STEPS") ? atoi(getenv("STEPS")) : 400;
+    for (int s = 0; s < nsteps; s++) {
         if (!fixed) {
             mgsd_batcher_next(bt, &b, &more);
             if (!more) {
@@ -58,6 +61,7 @@ int main(int argc, char **argv) {
                 mgsd_batcher_next(bt, &b, &more);
             }
         }
+        if (getenv("RESET_AT") && s == atoi(getenv("RESET_AT"))) optim_adam_reset(&a);
         ag_tape_reset(&t);
         params_zero_grads(&m.params);
         model_mgsd.on_step(&m, s, 0);
@@ -71,6 +75,14 @@ int main(int argc, char **argv) {
         params_find(&m.params, "sub_model.item_embedding.weight", &E);
         double e2 = 0;
         for (int64_t i = 0; i < E->n; i++) e2 += (double)E->data[i] * E->data[i];
+        if (getenv("VDUMP") && s == atoi(getenv("VDUMP"))) {
+            for (int i = 0; i < m.params.count; i++) {
+                mgsd_tensor *T = &m.params.tensors[i];
+                double sv = 0;
+                for (int64_t j = 0; j < T->n; j++) sv += a.v[m.params.offsets[i] + j];
+                printf("  sqrt(mean v) %-55s %.3e\n", m.params.names[i], sqrt(sv / (double)T->n));
+            }
+        }
         if (s % 20 == 0)
             printf("rms(E) %.4f  ", sqrt(e2 / (double)E->n));
         if (s % 20 == 0)

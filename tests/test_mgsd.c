@@ -288,8 +288,66 @@ static void test_behaviour(void) {
     mgsd_config_free(c);
 }
 
+/* Stabilising options: cl_weight_grad=false keeps the forward values and changes only the
+ * gradient reaching the discriminator; cl_warmup_steps zeroes the contrastive terms' weight
+ * for the first N global steps; straight_through=false equals mgsd_set_detach_flags. */
+static double fc2_grad_norm(mgsd_model *m) {
+    mgsd_tensor *w;
+    if (params_find(&m->params, "multiattention_2_noise_scores_fc2.weight", &w) != MGSD_OK) return NAN;
+    double s2 = 0;
+    for (int64_t i = 0; i < w->n; i++) s2 += (double)w->grad[i] * w->grad[i];
+    return sqrt(s2);
+}
+
+static void test_stabilisers(void) {
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    mgsd_batch b;
+    make_batch(&b);
+    double val[2], gn[2];
+    for (int v = 0; v < 2; v++) {
+        const char *kv[] = {"cl_weight_grad", v ? "false" : "true", "straight_through", "false"};
+        mgsd_config *c = make_config(kv, 4);
+        mgsd_model m;
+        CHECK_OK(make_model(&m, c, 3));
+        val[v] = eval_term(&m, &t, &b, 2, 1);
+        gn[v] = fc2_grad_norm(&m);
+        free_model(&m);
+        mgsd_config_free(c);
+    }
+    CHECK(isfinite(val[0]) && val[0] > 0);
+    CHECK_NEAR(val[0], val[1], 1e-6);
+    CHECK(gn[0] > 0 && isfinite(gn[1]));
+    CHECK(fabs(gn[0] - gn[1]) > 1e-3 * gn[0]);
+
+    /* warm-up: total = L_rec + gamma L_aux before step N, the full sum from step N on */
+    const char *kw[] = {"cl_warmup_steps", "5", "straight_through", "false"};
+    mgsd_config *c = make_config(kw, 4);
+    mgsd_model m;
+    CHECK_OK(make_model(&m, c, 3));
+    double term[4];
+    for (int k = 0; k < 4; k++) term[k] = eval_term(&m, &t, &b, k, 0);
+    model_mgsd.on_step(&m, 4, 0);
+    double before = eval_term(&m, &t, &b, 4, 0);
+    model_mgsd.on_step(&m, 5, 0);
+    double after = eval_term(&m, &t, &b, 4, 0);
+    CHECK_NEAR(before, term[0] + 10 * term[1], 1e-4 * fabs(before));
+    CHECK_NEAR(after, term[0] + 10 * term[1] + 7 * term[2] + term[3], 1e-4 * fabs(after));
+    free_model(&m);
+    mgsd_config_free(c);
+    const char *bad[] = {"cl_warmup_steps", "-1"};
+    c = make_config(bad, 2);
+    CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "cl_warmup_steps");
+    model_mgsd.destroy(&m);
+    mgsd_config_free(c);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+}
+
 int main(void) {
     test_augment();
+    test_stabilisers();
     test_behaviour();
     test_gradients("BERT4Rec");
     test_gradients("SASRec");

@@ -57,6 +57,13 @@ static const mgsd_config_entry mgsd_defaults[] = {
     {"use_item_denoise", MGSD_CONFIG_BOOL, "true", "ablation: item-granularity denoising (u_item and L_item)"},
     {"use_interest_denoise", MGSD_CONFIG_BOOL, "true", "ablation: interest-granularity denoising (u_int and L_int)"},
     {"weighted_cl", MGSD_CONFIG_BOOL, "true", "weight contrastive terms by clean probabilities / interest weights"},
+    {"cl_weight_grad", MGSD_CONFIG_BOOL, "true",
+     "contrastive weights (p0, interest weights) carry gradient (reference); false: constants, so only the "
+     "auxiliary loss trains the discriminator (the weighted terms otherwise drive every p0 to 1)"},
+    {"straight_through", MGSD_CONFIG_BOOL, "true",
+     "hard keep / interest flags pass straight-through gumbel gradients (reference); false: flags are constants"},
+    {"cl_warmup_steps", MGSD_CONFIG_INT, "0",
+     "contrastive terms (zeta, eta) weighted 0 for the first N global steps (reference: 0)"},
     {"eval_sampling", MGSD_CONFIG_STR, "deterministic",
      "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
     {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference) | logits"},
@@ -72,7 +79,10 @@ typedef struct mgsd_impl {
     int C, N, L, K, T, n_gauss;
     int item_rows;               /* rows of the item table (N, or N+1 with BERT4Rec's mask row) */
     float drop, gamma, zeta, eta, tau_g0, tau_c0, tau_g, tau_c;
-    int detach_flags; /* tests: hard selections carry no straight-through gradient */
+    int detach_flags; /* hard selections carry no straight-through gradient (straight_through=false) */
+    int cl_weight_grad;  /* contrastive weights differentiable (reference) */
+    int64_t cl_warmup;   /* contrastive terms off for global steps < cl_warmup */
+    int64_t step;        /* global step, from on_step */
     int anneal_g, anneal_c, use_aux, use_item, use_int, weighted, sample_eval, gumbel_logits, aux_bce;
     mgp_kind mgp;
     float mu[32], sigma[32];
@@ -127,6 +137,9 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     im->use_item = cfg_bool(cfg, "use_item_denoise", &st);
     im->use_int = cfg_bool(cfg, "use_interest_denoise", &st);
     im->weighted = cfg_bool(cfg, "weighted_cl", &st);
+    im->cl_weight_grad = cfg_bool(cfg, "cl_weight_grad", &st);
+    im->detach_flags = !cfg_bool(cfg, "straight_through", &st);
+    im->cl_warmup = cfg_int(cfg, "cl_warmup_steps", &st);
     const char *mgp = cfg_str(cfg, "mgp", &st), *aux = cfg_str(cfg, "aux_loss", &st);
     const char *es = cfg_str(cfg, "eval_sampling", &st), *gi = cfg_str(cfg, "gumbel_input", &st);
     const char *subname = cfg_str(cfg, "sub_model", &st);
@@ -138,6 +151,7 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     float enc_eps = cfg_float(cfg, "transformer_encoder_layer_norm_eps", &st);
     if (st != MGSD_OK) return st;
     if (im->C <= 0) return mgsd_error(MGSD_ERR_CONFIG, "embedding_size=%d must be > 0", im->C);
+    if (im->cl_warmup < 0) return mgsd_error(MGSD_ERR_CONFIG, "cl_warmup_steps=%lld must be >= 0", (long long)im->cl_warmup);
     if (im->K < 1) return mgsd_error(MGSD_ERR_CONFIG, "user_interest_num=%d must be >= 1", im->K);
     if (im->T < 0 || im->T > 1000) return mgsd_error(MGSD_ERR_CONFIG, "hard_noise_num=%d outside 0..1000", im->T);
     if (im->drop < 0 || im->drop >= 1) return mgsd_error(MGSD_ERR_CONFIG, "our_ae_drop_out=%g outside [0, 1)", im->drop);
@@ -217,6 +231,7 @@ static void mgsd_destroy(mgsd_model *m) {
  * exp(-1e-3 g)). As a function of g: tau0 exp(-0.04 n(n+1)/2) floored, n = g / 40. */
 static void mgsd_on_step(mgsd_model *m, int64_t global_step, int64_t epoch) {
     mgsd_impl *im = m->impl;
+    im->step = global_step;
     double n = (double)((global_step + 1) / 40);
     double f = exp(-1e-3 * 40.0 * n * (n + 1) / 2);
     im->tau_g = im->anneal_g ? (float)fmax(1e-3, im->tau_g0 * f) : im->tau_g0;
@@ -530,7 +545,13 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
             for (int32_t i = b->offs[r]; i < b->offs[r + 1]; i++) tok2seq[i] = r;
         mgsd_tensor *z = ag_scale(t, ag_cosine_similarity(t, o.xraw, ag_gather_rows(t, o.u, tok2seq, b->offs[B]), 1e-8f),
                                   inv_tau, 0.0f);
-        mgsd_tensor *a = o.p0, *q = ag_scale(t, o.p0, -1.0f, 1.0f);
+        mgsd_tensor *a = o.p0;
+        if (!im->cl_weight_grad && a) {
+            a = const_tensor(t, b->offs[B], 1);
+            if (!a) return ag_status(t);
+            memcpy(a->data, o.p0->data, sizeof(float) * (size_t)b->offs[B]);
+        }
+        mgsd_tensor *q = ag_scale(t, a, -1.0f, 1.0f);
         if (!im->weighted) {
             a = q = const_tensor(t, b->offs[B], 1);
             if (!a) return ag_status(t);
@@ -545,6 +566,12 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
         mgsd_tensor *z = ag_scale(t, ag_cosine_similarity(t, Qx, ag_gather_rows(t, o.u, o.idxB, BK), 1e-8f), inv_tau, 0.0f);
         int sw[1] = {BK};
         mgsd_tensor *wv = ag_reshape(t, o.w, 1, sw);
+        if (!im->cl_weight_grad && wv) {
+            mgsd_tensor *c = const_tensor(t, BK, 1);
+            if (!c) return ag_status(t);
+            memcpy(c->data, wv->data, sizeof(float) * (size_t)BK);
+            wv = c;
+        }
         if (!im->weighted) {
             wv = const_tensor(t, BK, 1);
             if (!wv) return ag_status(t);
@@ -567,7 +594,8 @@ static mgsd_tensor *mgsd_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) 
     mgsd_impl *im = m->impl;
     mgsd_tensor *terms[4];
     if (mgsd_loss_terms(m, t, b, terms) != MGSD_OK) return NULL;
-    const float wts[4] = {1.0f, im->gamma, im->zeta, im->eta};
+    const float cl_on = im->step < im->cl_warmup ? 0.0f : 1.0f;
+    const float wts[4] = {1.0f, im->gamma, im->zeta * cl_on, im->eta * cl_on};
     mgsd_tensor *loss = terms[0];
     for (int k = 1; k < 4; k++)
         if (terms[k]) loss = ag_add(t, loss, ag_scale(t, terms[k], wts[k], 0.0f));

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Trains MODEL on DATASET to early stopping (valid hit@20, patience stopping_step) for each
+# seed and prints one table of best-validation and test metrics with seconds per epoch.
+# Models use bench/configs/<model>_ref.yaml (the MGSD-WSS reference settings) when present.
+#
+# usage: bench/early_stop.sh MODEL DATASET "SEEDS" [--key=value ...]
+#        bench/early_stop.sh --report DIR...     (re-print the table of finished runs)
+#   e.g. bench/early_stop.sh SASRec ../shared/data/beauty/beauty.txt "2020 2021 2022"
+# Runs go to $EARLY_STOP_DIR (default /tmp/mgsd-early-stop)/<model>-<dataset>-<seed>.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+mgsd=${MGSD_BIN:-$here/build/mgsd}
+out=${EARLY_STOP_DIR:-/tmp/mgsd-early-stop}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
+report() {
+python3 - "$@" <<'PY'
+import json, os, sys, math
+rows = []
+for d in sys.argv[1:]:
+    p = os.path.join(d, 'results.json')
+    if not os.path.exists(p):
+        continue
+    r = json.load(open(p))
+    ep = r.get('epochs', [])
+    sec = sum(e.get('train_seconds', 0) for e in ep) / max(1, len(ep))
+    rows.append((r['model'], os.path.basename(r['config'].get('dataset', '?')), r['config'].get('seed'),
+                 len(ep), r.get('best_epoch', -1), r['best_valid'].get('hit@20', 0),
+                 r['test'].get('hit@10', 0), r['test'].get('ndcg@10', 0), r['test'].get('hit@20', 0), sec,
+                 r.get('stopped_early', False)))
+print(f"{'model':10} {'dataset':14} {'seed':>5} {'epochs':>6} {'best':>4} {'valid h@20':>10} "
+      f"{'test h@10':>9} {'test n@10':>9} {'test h@20':>9} {'s/epoch':>7} stopped")
+for r in rows:
+    print(f"{r[0]:10} {r[1]:14} {r[2]!s:>5} {r[3]:>6} {r[4]:>4} {r[5]:>10.4f} {r[6]:>9.4f} {r[7]:>9.4f} "
+          f"{r[8]:>9.4f} {r[9]:>7.1f} {'early' if r[10] else 'cap'}")
+groups = {}
+for r in rows:
+    groups.setdefault((r[0], r[1]), []).append(r)
+for (m, d), g in groups.items():
+    if len(g) < 2:
+        continue
+    def ms(i):
+        v = [x[i] for x in g]
+        mu = sum(v) / len(v)
+        sd = math.sqrt(sum((x - mu) ** 2 for x in v) / (len(v) - 1))
+        return f"{mu:.4f}+-{sd:.4f}"
+    print(f"{m:10} {d:14} mean of {len(g)} seeds: test hit@10 {ms(6)}  ndcg@10 {ms(7)}  hit@20 {ms(8)}")
+PY
+}
+
+if [ "${1:-}" = "--report" ]; then shift; report "$@"; exit 0; fi
+model=${1:?usage: bench/early_stop.sh MODEL DATASET "SEEDS" [--key=value ...]}
+data=${2:?dataset path}
+seeds=${3:-2020}
+shift $(( $# >= 3 ? 3 : 2 ))
+lc=$(echo "$model" | tr '[:upper:]' '[:lower:]')
+cfg=()
+[ -f "$here/bench/configs/${lc}_ref.yaml" ] && cfg=(--config="$here/bench/configs/${lc}_ref.yaml")
+dirs=()
+for s in $seeds; do
+  d="$out/$model-$(basename "${data%.*}")-$s"
+  mkdir -p "$d"
+  echo "== $model $(basename "$data") seed $s -> $d" >&2
+  "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" "$@" \
+    > "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
+  dirs+=("$d")
+done
+report "${dirs[@]}"
