@@ -105,7 +105,7 @@ static void bench_attention(int all50, int C, int reps) {
     int nthr = mgsd_get_num_threads();
     for (int rep = 0; rep < reps; rep++) {
         double t0 = mgsd_now();
-        ops_attention_forward(out, att, qkv, NULL, offs, aoff, B, C, NH, 1);
+        ops_attention_forward(out, att, scr, qkv, NULL, offs, aoff, B, C, NH, 1);
         ops_attention_backward(dq, scr, dout, qkv, att, NULL, offs, aoff, B, C, NH, 1);
         double t1 = mgsd_now();
         openblas_set_num_threads(1);

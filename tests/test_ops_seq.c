@@ -51,7 +51,7 @@ static void test_attention_vs_ref(int C, int NH, int causal, float p) {
     float *o1 = zerov((int64_t)N * C), *o2 = zerov((int64_t)N * C), *a1 = zerov(natt), *a2 = zerov(natt);
     float *g1 = zerov((int64_t)N * 3 * C), *g2 = zerov((int64_t)N * 3 * C);
     float *scr = zerov(ops_attention_scratch_floats(50));
-    ops_attention_forward(o1, a1, qkv, drop, offs, aoff, B, C, NH, causal);
+    ops_attention_forward(o1, a1, scr, qkv, drop, offs, aoff, B, C, NH, causal);
     ops_attention_forward_ref(o2, a2, qkv, drop, offs, aoff, B, C, NH, causal);
     ops_attention_backward(g1, scr, dout, qkv, a1, drop, offs, aoff, B, C, NH, causal);
     ops_attention_backward_ref(g2, dout, qkv, a2, drop, offs, aoff, B, C, NH, causal);
@@ -95,8 +95,9 @@ static void test_attention_padded_equivalence(void) {
     int64_t aoff[B + 1];
     int64_t natt = ops_attention_offsets(aoff, offs, B, NH);
     float *qkv = randv(&r, N * 3 * C, 2.0f), *o = zerov(N * C), *a = zerov(natt);
+    float *scr = zerov(ops_attention_scratch_floats(T));
     for (int causal = 0; causal < 2; causal++) {
-        ops_attention_forward(o, a, qkv, NULL, offs, aoff, B, C, NH, causal);
+        ops_attention_forward(o, a, scr, qkv, NULL, offs, aoff, B, C, NH, causal);
         double worst = 0;
         for (int b = 0; b < B; b++) {
             int len = offs[b + 1] - offs[b];
@@ -124,7 +125,7 @@ static void test_attention_padded_equivalence(void) {
         }
         CHECK(worst < 1e-5);
     }
-    mgsd_free(qkv); mgsd_free(o); mgsd_free(a);
+    mgsd_free(qkv); mgsd_free(o); mgsd_free(a); mgsd_free(scr);
 }
 
 static void test_xent_vs_ref(int C, int exclude0) {

@@ -63,11 +63,15 @@ mgsd_tensor *ag_attention(mgsd_tape *t, mgsd_tensor *qkv, const ag_seqs *s, int 
     float *att = ag_scratch(t, natt);
     int dropping = t->training && attn_drop > 0.0f;
     float *drop = dropping ? ag_scratch(t, natt) : NULL;
+    int max_len = 1;
+    for (int b = 0; b < B; b++)
+        if (s->offs[b + 1] - s->offs[b] > max_len) max_len = s->offs[b + 1] - s->offs[b];
+    float *scratch = ag_scratch(t, ops_attention_scratch_floats(max_len));
     mgsd_tensor *ins[1] = {qkv};
     mgsd_tensor *y = ag_out(t, 2, (int[]){qkv->shape[0], C}, ins, 1);
-    if (!y || !att || (dropping && !drop)) return NULL;
+    if (!y || !att || !scratch || (dropping && !drop)) return NULL;
     if (dropping) ops_attention_dropout_mask(drop, aoff, s->offs, B, NH, attn_drop, mgsd_rng_u64(&t->rng));
-    ops_attention_forward(y->data, att, qkv->data, drop, s->offs, aoff, B, C, NH, causal);
+    ops_attention_forward(y->data, att, scratch, qkv->data, drop, s->offs, aoff, B, C, NH, causal);
     if (y->grad) {
         ag_node *nd = ag_record(t, AG_OP_attention, y);
         if (!nd) return NULL;

@@ -3,11 +3,12 @@
  * Work is split over (sequence, head) pairs with a dynamic OpenMP schedule, since the
  * cost of a pair grows with len^2 and lengths vary from 1 to 50 (200 for ml-1m). Pairs
  * write disjoint rows/columns of out and dqkv, so no reduction is needed.
- * Inner products are short explicit loops (`omp simd` reductions) reading q, k, v in
- * place with row stride 3C, skipping the masked triangle. Measured (bench/bench_seqops.c,
- * which carries a per-pair cblas_sgemm variant): about equal to sgemm at Beauty-like
- * lengths (mean ~9), but sgemm per pair is ~2x faster when every sequence has length 50
- * (C = 64 and 100, NH = 2). Promoting that variant for long sequences is the next step. */
+ * A pair of length >= ATT_GEMM_MIN_LEN runs its five products (Q K^T, A V; dO V^T, A^T dO,
+ * dS K, dS^T Q) as single-threaded cblas_sgemm calls on strided views (a BLAS call inside
+ * our parallel loop runs on the calling thread); shorter pairs use short explicit loops
+ * (`omp simd` reductions) that skip the masked triangle. Measured with bench/bench_seqops.c:
+ * the loops equal sgemm at Beauty-like lengths (mean ~9) and sgemm is ~2x faster when every
+ * sequence has length 50 (C = 64 and 100, NH = 2). */
 #include "ops/attention.h"
 
 #include <math.h>
@@ -18,6 +19,12 @@
 
 #include "core/core.h"
 #include "ops/vexp.h"
+#ifdef MGSD_HAVE_BLAS
+#include <cblas.h>
+#define ATT_GEMM_MIN_LEN 16
+#else
+#define ATT_GEMM_MIN_LEN (1 << 30) /* no BLAS: loops only */
+#endif
 
 int64_t ops_attention_offsets(int64_t *aoff, const int32_t *offs, int B, int NH) {
     aoff[0] = 0;
@@ -34,8 +41,88 @@ int64_t ops_attention_scratch_floats(int max_len) {
 #else
     int nt = 1;
 #endif
-    return (int64_t)nt * (max_len > 0 ? max_len : 1);
+    int64_t L = max_len > 0 ? max_len : 1;
+    return (int64_t)nt * (L + 2 * L * L);
 }
+
+static int batch_max_len(const int32_t *offs, int B) {
+    int m = 1;
+    for (int b = 0; b < B; b++)
+        if (offs[b + 1] - offs[b] > m) m = offs[b + 1] - offs[b];
+    return m;
+}
+
+static float *thread_scratch(float *scratch, int max_len) {
+#ifdef _OPENMP
+    return scratch + (int64_t)omp_get_thread_num() * ((int64_t)max_len + 2 * (int64_t)max_len * max_len);
+#else
+    (void)max_len;
+    return scratch;
+#endif
+}
+
+#ifdef MGSD_HAVE_BLAS
+/* c[m, n] (ldc) = alpha op(a) op(b) + beta c, row-major strided views. */
+static inline void gemm_s(int ta, int tb, int m, int n, int k, float alpha, const float *a, int64_t lda,
+                          const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* Row softmax of the len x len scores in P (keys j < i+1 when causal), zeros above. */
+static void softmax_rows(float *P, int len, int causal) {
+    for (int i = 0; i < len; i++) {
+        int jn = causal ? i + 1 : len;
+        float *p = P + (int64_t)i * len, mx = -INFINITY, sum = 0.0f;
+        for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
+        for (int j = 0; j < jn; j++) {
+            p[j] = ops_expf(p[j] - mx);
+            sum += p[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < jn; j++) p[j] *= inv;
+        for (int j = jn; j < len; j++) p[j] = 0.0f;
+    }
+}
+
+static void pair_forward_gemm(float *o, float *P, float *A, const float *q, const float *M, int len, int D, int64_t C,
+                              int causal, float scale) {
+    const int64_t C3 = 3 * C;
+    gemm_s(0, 1, len, len, D, scale, q, C3, q + C, C3, 0.0f, P, len);
+    softmax_rows(P, len, causal);
+    const float *use = P;
+    if (M) {
+        for (int64_t e = 0; e < (int64_t)len * len; e++) A[e] = P[e] * M[e];
+        use = A;
+    }
+    gemm_s(0, 0, len, D, len, 1.0f, use, len, q + 2 * C, C3, 0.0f, o, C);
+}
+
+static void pair_backward_gemm(float *dq, float *A, float *dA, const float *go, const float *q, const float *P,
+                               const float *M, int len, int D, int64_t C, float scale) {
+    const int64_t C3 = 3 * C;
+    const float *k = q + C, *v = q + 2 * C;
+    const float *use = P;
+    if (M) {
+        for (int64_t e = 0; e < (int64_t)len * len; e++) A[e] = P[e] * M[e];
+        use = A;
+    }
+    gemm_s(1, 0, len, D, len, 1.0f, use, len, go, C, 1.0f, dq + 2 * C, C3); /* dV += A^T dO */
+    gemm_s(0, 1, len, len, D, 1.0f, go, C, v, C3, 0.0f, dA, len);          /* dA = dO V^T */
+    for (int i = 0; i < len; i++) {
+        float *d = dA + (int64_t)i * len;
+        const float *p = P + (int64_t)i * len, *m = M ? M + (int64_t)i * len : NULL;
+        float pdot = 0.0f;
+        for (int j = 0; j < len; j++) {
+            if (m) d[j] *= m[j];
+            pdot += d[j] * p[j];
+        }
+        for (int j = 0; j < len; j++) d[j] = p[j] * (d[j] - pdot) * scale; /* P = 0 above the diagonal */
+    }
+    gemm_s(0, 0, len, D, len, 1.0f, dA, len, k, C3, 1.0f, dq, C3);     /* dQ += dS K */
+    gemm_s(1, 0, len, D, len, 1.0f, dA, len, q, C3, 1.0f, dq + C, C3); /* dK += dS^T Q */
+}
+#endif
 
 void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t *offs, int B, int NH, float p,
                                 uint64_t seed) {
@@ -64,11 +151,14 @@ static inline void axpyf(float *y, float a, const float *x, int n) {
     for (int d = 0; d < n; d++) y[d] += a * x[d];
 }
 
-void ops_attention_forward(float *out, float *att, const float *qkv, const float *drop, const int32_t *offs,
-                           const int64_t *aoff, int B, int C, int NH, int causal) {
+void ops_attention_forward(float *out, float *att, float *scratch, const float *qkv, const float *drop,
+                           const int32_t *offs, const int64_t *aoff, int B, int C, int NH, int causal) {
     const int D = C / NH;
     const int64_t C3 = 3 * (int64_t)C;
     const float scale = 1.0f / sqrtf((float)D);
+    const int max_len = batch_max_len(offs, B);
+    (void)scratch;
+    (void)max_len;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
         int b = (int)(pair / NH), h = (int)(pair % NH);
@@ -78,6 +168,12 @@ void ops_attention_forward(float *out, float *att, const float *qkv, const float
         float *o = out + (int64_t)offs[b] * C + (int64_t)h * D;
         float *P = att + aoff[b] + (int64_t)h * len * len;
         const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
+#ifdef MGSD_HAVE_BLAS
+        if (len >= ATT_GEMM_MIN_LEN) {
+            pair_forward_gemm(o, P, thread_scratch(scratch, max_len) + max_len, q, M, len, D, C, causal, scale);
+            continue;
+        }
+#endif
         for (int i = 0; i < len; i++) {
             int jn = causal ? i + 1 : len;
             float *p = P + (int64_t)i * len;
@@ -112,16 +208,10 @@ void ops_attention_backward(float *dqkv, float *scratch, const float *dout, cons
     const int D = C / NH;
     const int64_t C3 = 3 * (int64_t)C;
     const float scale = 1.0f / sqrtf((float)D);
-    int max_len = 0;
-    for (int b = 0; b < B; b++)
-        if (offs[b + 1] - offs[b] > max_len) max_len = offs[b + 1] - offs[b];
+    const int max_len = batch_max_len(offs, B);
 #pragma omp parallel
     {
-#ifdef _OPENMP
-        float *dp = scratch + (int64_t)omp_get_thread_num() * max_len;
-#else
-        float *dp = scratch;
-#endif
+        float *dp = thread_scratch(scratch, max_len);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
             int b = (int)(pair / NH), h = (int)(pair % NH);
@@ -132,6 +222,13 @@ void ops_attention_backward(float *dqkv, float *scratch, const float *dout, cons
             const float *go = dout + (int64_t)offs[b] * C + (int64_t)h * D;
             const float *P = att + aoff[b] + (int64_t)h * len * len;
             const float *M = drop ? drop + aoff[b] + (int64_t)h * len * len : NULL;
+#ifdef MGSD_HAVE_BLAS
+            if (len >= ATT_GEMM_MIN_LEN) {
+                float *A = dp + max_len, *dA = A + (int64_t)max_len * max_len;
+                pair_backward_gemm(dq, A, dA, go, q, P, M, len, D, C, scale);
+                continue;
+            }
+#endif
             for (int i = 0; i < len; i++) {
                 int jn = causal ? i + 1 : len;
                 const float *p = P + (int64_t)i * len;

@@ -16,8 +16,9 @@
  * with |s| << 10000, so exp(s - 10000 - max) underflows to 0.0f in float32 and the masked
  * keys get exactly zero probability; padded query rows (which RecBole computes and then
  * ignores) do not exist in the packed layout.
- * Backward accumulates (+=) into dqkv[Ntok, 3C]; scratch holds max_len floats per OpenMP
- * thread (ops_attention_scratch_floats). The *_ref versions are serial plain loops with
+ * Backward accumulates (+=) into dqkv[Ntok, 3C]. Forward and backward take a scratch of
+ * ops_attention_scratch_floats(max_len) floats (max_len + 2 max_len^2 per OpenMP thread,
+ * max_len >= the longest sequence of the batch). The *_ref versions are serial plain loops with
  * double accumulation, same layouts. */
 #ifndef MGSD_OPS_ATTENTION_H
 #define MGSD_OPS_ATTENTION_H
@@ -26,7 +27,7 @@
 
 /* Fills aoff[B+1]; returns natt = aoff[B]. */
 int64_t ops_attention_offsets(int64_t *aoff, const int32_t *offs, int B, int NH);
-/* Floats of backward scratch: max_len per thread. */
+/* Floats of forward / backward scratch for sequences of at most max_len tokens. */
 int64_t ops_attention_scratch_floats(int max_len);
 /* Dropout multipliers: drop[aoff[b] + h len^2 + i len + j] is 0 with probability p, else
  * 1/(1-p); the stream of pair (b, h) is seeded from (seed, b NH + h), so the masks do not
@@ -34,8 +35,8 @@ int64_t ops_attention_scratch_floats(int max_len);
 void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t *offs, int B, int NH, float p,
                                 uint64_t seed);
 
-void ops_attention_forward(float *out, float *att, const float *qkv, const float *drop, const int32_t *offs,
-                           const int64_t *aoff, int B, int C, int NH, int causal);
+void ops_attention_forward(float *out, float *att, float *scratch, const float *qkv, const float *drop,
+                           const int32_t *offs, const int64_t *aoff, int B, int C, int NH, int causal);
 void ops_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *att,
                             const float *drop, const int32_t *offs, const int64_t *aoff, int B, int C, int NH,
                             int causal);
