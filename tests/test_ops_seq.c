@@ -407,7 +407,36 @@ static void test_no_alloc_second_step(void) {
     mgsd_free(pq); mgsd_free(gq); mgsd_free(pe); mgsd_free(ge); mgsd_free(pw); mgsd_free(gw);
 }
 
+/* Attention dropout multipliers: only 0 and 1/(1-p), zero fraction p within 4 standard
+ * errors, identical for the same seed, different for another seed. */
+static void test_attention_dropout_mask(float p) {
+    enum { B = 40, NH = 2 };
+    int32_t offs[B + 1];
+    offs[0] = 0;
+    for (int b = 0; b < B; b++) offs[b + 1] = offs[b] + 1 + (b * 7) % 50;
+    int64_t aoff[B + 1];
+    int64_t natt = ops_attention_offsets(aoff, offs, B, NH);
+    float *d1 = zerov(natt), *d2 = zerov(natt), *d3 = zerov(natt);
+    ops_attention_dropout_mask(d1, aoff, offs, B, NH, p, 5);
+    ops_attention_dropout_mask(d2, aoff, offs, B, NH, p, 5);
+    ops_attention_dropout_mask(d3, aoff, offs, B, NH, p, 6);
+    int64_t zeros = 0, bad = 0;
+    for (int64_t e = 0; e < natt; e++) {
+        zeros += d1[e] == 0.0f;
+        bad += d1[e] != 0.0f && d1[e] != 1.0f / (1.0f - p);
+    }
+    double frac = (double)zeros / (double)natt, se = sqrt(p * (1.0 - p) / (double)natt);
+    CHECK_INT_EQ(bad, 0);
+    CHECK(fabs(frac - p) < 4 * se);
+    CHECK(memcmp(d1, d2, sizeof(float) * (size_t)natt) == 0);
+    CHECK(memcmp(d1, d3, sizeof(float) * (size_t)natt) != 0);
+    mgsd_free(d1); mgsd_free(d2); mgsd_free(d3);
+}
+
 int main(void) {
+    test_attention_dropout_mask(0.5f);
+    test_attention_dropout_mask(0.1f);
+    test_attention_dropout_mask(0.37f);
     test_attention_vs_ref(64, 2, 1, 0.0f);
     test_attention_vs_ref(100, 2, 1, 0.0f);
     test_attention_vs_ref(64, 2, 0, 0.0f);

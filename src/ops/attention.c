@@ -18,6 +18,7 @@
 #endif
 
 #include "core/core.h"
+#include "ops/eltwise.h"
 #include "ops/vexp.h"
 #ifdef MGSD_HAVE_BLAS
 #include <cblas.h>
@@ -127,6 +128,7 @@ static void pair_backward_gemm(float *dq, float *A, float *dA, const float *go, 
 void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t *offs, int B, int NH, float p,
                                 uint64_t seed) {
     float keep = 1.0f / (1.0f - p);
+    uint32_t thr = ops_dropout_threshold(p);
 #pragma omp parallel for schedule(dynamic, 4)
     for (int64_t pair = 0; pair < (int64_t)B * NH; pair++) {
         int b = (int)(pair / NH), h = (int)(pair % NH);
@@ -134,7 +136,11 @@ void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t 
         float *d = drop + aoff[b] + h * len * len;
         mgsd_rng r;
         mgsd_rng_seed(&r, seed ^ ((uint64_t)(pair + 1) * 0x9E3779B97F4A7C15ULL));
-        for (int64_t e = 0; e < len * len; e++) d[e] = mgsd_rng_uniform(&r) < p ? 0.0f : keep;
+        for (int64_t e0 = 0; e0 < len * len; e0 += 64) {
+            uint64_t w = ops_dropout_keep_word(&r, thr);
+            int64_t n = len * len - e0 < 64 ? len * len - e0 : 64;
+            for (int64_t j = 0; j < n; j++) d[e0 + j] = (float)((w >> j) & 1u) * keep;
+        }
     }
 }
 

@@ -30,8 +30,8 @@ int64_t ops_attention_offsets(int64_t *aoff, const int32_t *offs, int B, int NH)
 /* Floats of forward / backward scratch for sequences of at most max_len tokens. */
 int64_t ops_attention_scratch_floats(int max_len);
 /* Dropout multipliers: drop[aoff[b] + h len^2 + i len + j] is 0 with probability p, else
- * 1/(1-p); the stream of pair (b, h) is seeded from (seed, b NH + h), so the masks do not
- * depend on the thread count. */
+ * 1/(1-p), drawn 64 at a time with ops_dropout_keep_word; the stream of pair (b, h) is
+ * seeded from (seed, b NH + h), so the masks do not depend on the thread count. */
 void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t *offs, int B, int NH, float p,
                                 uint64_t seed);
 

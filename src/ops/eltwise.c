@@ -195,7 +195,7 @@ void ops_unary_backward(ops_unary_kind k, float *dx, const float *dy, const floa
 
 /* ---- dropout ------------------------------------------------------------------------ */
 
-static uint32_t dropout_threshold(float p) {
+uint32_t ops_dropout_threshold(float p) {
     double t = (double)p * 4294967296.0 + 0.5;
     return t >= 4294967295.0 ? 4294967295u : (uint32_t)t;
 }
@@ -204,7 +204,7 @@ static uint32_t dropout_threshold(float p) {
  * Lane-parallel comparison from the most significant bit: a lane is decided at the first
  * bit where its U differs from thr; once the remaining bits of thr are zero every
  * undecided lane has U >= thr. Same distribution as comparing 64 independent uniforms. */
-static uint64_t dropout_keep_word(mgsd_rng *r, uint32_t thr) {
+uint64_t ops_dropout_keep_word(mgsd_rng *r, uint32_t thr) {
     uint64_t lt = 0, undecided = ~(uint64_t)0;
     if (thr == 0) return undecided;
     for (int i = 31; i >= 0; i--) {
@@ -232,16 +232,16 @@ static void dropout_apply(float *restrict y, const float *restrict x, const uint
 }
 
 void ops_dropout_forward(float *y, uint64_t *mask, const float *x, int64_t n, float p, mgsd_rng *rng) {
-    uint32_t thr = dropout_threshold(p);
+    uint32_t thr = ops_dropout_threshold(p);
     int64_t nw = (n + 63) / 64;
     mgsd_rng r = *rng;
-    for (int64_t w = 0; w < nw; w++) mask[w] = dropout_keep_word(&r, thr);
+    for (int64_t w = 0; w < nw; w++) mask[w] = ops_dropout_keep_word(&r, thr);
     *rng = r;
     dropout_apply(y, x, mask, n, 1.0f / (1.0f - p));
 }
 
 void ops_dropout_forward_ref(float *y, uint64_t *mask, const float *x, int64_t n, float p, mgsd_rng *rng) {
-    uint32_t thr = dropout_threshold(p);
+    uint32_t thr = ops_dropout_threshold(p);
     float scale = 1.0f / (1.0f - p);
     memset(mask, 0, (size_t)((n + 63) / 64) * sizeof(uint64_t));
     for (int64_t i = 0; i < n; i++) {

@@ -58,4 +58,10 @@ void ops_dropout_backward(float *dx, const float *dy, const uint64_t *mask, int6
 /* Reference: one mgsd_rng_u32 per element (a different stream; same distribution). */
 void ops_dropout_forward_ref(float *y, uint64_t *mask, const float *x, int64_t n, float p, mgsd_rng *rng);
 
+/* Dropout randomness shared by every dropout kernel: thr = round(p 2^32); a keep word has
+ * bit j set when a 32-bit uniform of lane j is >= thr (probability 1 - p per bit), drawn
+ * bit-sliced from r (one u64 per bit of thr until all lanes are decided; 1 for p = 0.5). */
+uint32_t ops_dropout_threshold(float p);
+uint64_t ops_dropout_keep_word(mgsd_rng *r, uint32_t thr);
+
 #endif
