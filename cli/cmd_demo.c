@@ -82,7 +82,7 @@ static int demo_sasrec(void) {
     printf("test (best epoch %lld):", (long long)trainer_best_epoch(t));
     char key[32];
     double v;
-    for (int i = 0; i < 4 * test.n_ks; i++)
+    for (int i = 0; i < mgsd_eval_entry_count(&test); i++)
         if (mgsd_eval_entry(&test, i, key, sizeof key, &v) == MGSD_OK && (key[0] == 'h' || key[0] == 'n'))
             printf(" %s %.4f", key, v);
     printf("\n");

@@ -262,7 +262,7 @@ int cli_cmd_eval(int argc, char **argv) {
                (long long)r.all.n_users, r.seconds);
         char key[32];
         double val;
-        for (int i = 0; i < 4 * r.n_ks; i++)
+        for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
         if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
         if (have_noise)

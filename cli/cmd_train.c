@@ -314,7 +314,7 @@ int cli_cmd_train(int argc, char **argv) {
            trainer_stopped_early(t) ? " (early stopping)" : "", "metric", "valid", "test");
     char key[32];
     double tv, vv = 0;
-    for (int i = 0; i < 4 * test.n_ks; i++) {
+    for (int i = 0; i < mgsd_eval_entry_count(&test); i++) {
         mgsd_eval_entry(&test, i, key, sizeof key, &tv);
         if (bv) mgsd_eval_get(bv, key, &vv);
         printf("%-12s %10.4f %10.4f\n", key, bv ? vv : 0.0 / 0.0, tv);

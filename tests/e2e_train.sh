@@ -52,7 +52,13 @@ expect_rc 0 "recommend --user" "$MGSD" recommend --checkpoint="$T/ck/$MODEL-best
 expect_rc 0 "recommend --history --json" "$MGSD" recommend --checkpoint="$T/ck/$MODEL-best.ckpt" --history="$HIST" --json
 grep -q '"items":\[{"item":' "$T/out" && ok "recommend json" || { bad "recommend json"; cat "$T/out"; }
 
+# metrics selects what is reported (RecBole names, any case); Precision@K = Hit@K / K
+expect_rc 0 "train --metrics=[hit,Precision]" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm" --metrics="[hit,Precision]"
+grep -q '"precision@10"' "$T/ckm/results.json" && ! grep -q '"ndcg@10"' "$T/ckm/results.json" && ok "results.json has only the selected metrics" || { bad "metrics selection"; cat "$T/ckm/results.json"; }
+grep -q "^precision@10 " "$T/out" && ! grep -q "^mrr@10 " "$T/out" && ok "final table has only the selected metrics" || { bad "metrics table"; cat "$T/out"; }
+
 # errors
+expect_rc 2 "unknown metric" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm2" --metrics="[Hit,AUC]"; expect_err "AUC"
 expect_rc 2 "unknown model" "$MGSD" train --model=NoSuchModel --dataset="$T/s.inter"; expect_err "NoSuchModel"
 expect_rc 2 "wrong type" "$MGSD" train --model="$MODEL" --dataset="$T/s.inter" --learning_rate=fast; expect_err "expects a float"
 expect_rc 0 "unknown key warns" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ck3" --no_such_key=1; expect_err "unknown key 'no_such_key'"

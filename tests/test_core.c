@@ -19,6 +19,10 @@ int main(void) {
     CHECK_STR_EQ(mgsd_strerror((mgsd_status)999), "unknown status");
     CHECK_STATUS(fails_with_shape(4), MGSD_ERR_SHAPE);
     CHECK_STR_EQ(mgsd_last_error(), "x has 4 columns, expected 3");
+    /* wrapping the previous message with itself as an argument */
+    mgsd_error(MGSD_ERR_CONFIG, "reading a.yaml: %s", mgsd_last_error());
+    CHECK_STR_EQ(mgsd_last_error(), "reading a.yaml: x has 4 columns, expected 3");
+    CHECK_STATUS(fails_with_shape(4), MGSD_ERR_SHAPE);
     CHECK_STATUS(checks_arg(NULL), MGSD_ERR_INVALID_ARG);
     CHECK_CONTAINS(mgsd_last_error(), "p != NULL");
     mgsd_clear_error();

@@ -115,6 +115,28 @@ static void test_eval_run(void) {
     CHECK_OK(mgsd_eval_entry(&res, 23, key, sizeof key, &v));
     CHECK_STR_EQ(key, "recall@10");
     CHECK_STATUS(mgsd_eval_entry(&res, 24, key, sizeof key, &v), MGSD_ERR_INVALID_ARG);
+    /* precision@K = hit@K / K (one target per user), reachable whether selected or not */
+    double h5, p5;
+    CHECK_OK(mgsd_eval_get(&res, "hit@5", &h5));
+    CHECK_OK(mgsd_eval_get(&res, "precision@5", &p5));
+    CHECK_NEAR(p5, h5 / 5, 1e-12);
+    /* the metrics mask selects what is enumerated, in the fixed order */
+    {
+        mgsd_eval_result sel = res;
+        unsigned b1, b2;
+        CHECK_OK(mgsd_eval_parse_metric("Precision", &b1));
+        CHECK_OK(mgsd_eval_parse_metric("nDCG", &b2));
+        sel.metrics = b1 | b2;
+        CHECK_INT_EQ(mgsd_eval_entry_count(&sel), 2 * sel.n_ks);
+        CHECK_OK(mgsd_eval_entry(&sel, 0, key, sizeof key, &v));
+        CHECK_STR_EQ(key, "ndcg@1");
+        CHECK_OK(mgsd_eval_entry(&sel, sel.n_ks + 4, key, sizeof key, &v));
+        CHECK_STR_EQ(key, "precision@5");
+        CHECK_NEAR(v, p5, 1e-12);
+        CHECK_STATUS(mgsd_eval_entry(&sel, 2 * sel.n_ks, key, sizeof key, &v), MGSD_ERR_INVALID_ARG);
+        CHECK_STATUS(mgsd_eval_parse_metric("AUC", &b1), MGSD_ERR_CONFIG);
+        CHECK_CONTAINS(mgsd_last_error(), "AUC");
+    }
     /* buckets: all test histories have 3 items -> bucket [3, inf) */
     CHECK_INT_EQ(res.n_buckets, 2);
     CHECK_INT_EQ(res.bucket[0].n_users, 0);

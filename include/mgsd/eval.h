@@ -44,7 +44,16 @@ typedef struct mgsd_eval_options {
      * n_bucket_edges = 0 disables grouping. At most MGSD_EVAL_MAX_BUCKETS - 1 edges. */
     int n_bucket_edges;
     int bucket_edges[MGSD_EVAL_MAX_BUCKETS - 1];
+    unsigned metrics;                      /* MGSD_METRIC_* bits reported (default: hit, mrr, ndcg, recall) */
 } mgsd_eval_options;
+
+/* Metrics (RecBole's names, case-insensitive in mgsd_eval_parse_metric). All are computed;
+ * the mask selects which mgsd_eval_entry enumerates (tables, results.json). With one target
+ * per user, Precision@K = Hit@K / K. */
+enum { MGSD_METRIC_HIT = 1, MGSD_METRIC_MRR = 2, MGSD_METRIC_NDCG = 4, MGSD_METRIC_RECALL = 8,
+       MGSD_METRIC_PRECISION = 16, MGSD_METRIC_DEFAULT = 15 };
+/* Bit of a metric name ("Hit", "ndcg", ...); MGSD_ERR_CONFIG naming it if unknown. */
+mgsd_status mgsd_eval_parse_metric(const char *name, unsigned *bit);
 
 void mgsd_eval_options_default(mgsd_eval_options *o);
 
@@ -55,9 +64,11 @@ typedef struct mgsd_eval_metrics {
     double ndcg[MGSD_EVAL_MAX_KS];
     double mrr[MGSD_EVAL_MAX_KS];
     double recall[MGSD_EVAL_MAX_KS];
+    double precision[MGSD_EVAL_MAX_KS];
 } mgsd_eval_metrics;
 
 typedef struct mgsd_eval_result {
+    unsigned metrics; /* MGSD_METRIC_* bits enumerated by mgsd_eval_entry */
     int n_ks;
     int ks[MGSD_EVAL_MAX_KS];
     mgsd_eval_metrics all;
@@ -78,11 +89,15 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
 mgsd_status mgsd_eval_rank(const float *scores, int32_t n_items, int32_t target, const int32_t *history,
                            int32_t n_hist, int64_t *rank);
 
-/* Value of a metric key ("hit@10", "ndcg@5", "mrr@20", "recall@10") of the overall means.
- * MGSD_ERR_NOT_FOUND for an unknown metric or a K that was not evaluated. */
+/* Value of a metric key ("hit@10", "ndcg@5", "mrr@20", "recall@10", "precision@10") of the
+ * overall means, selected or not. MGSD_ERR_NOT_FOUND for an unknown metric or a K that
+ * was not evaluated. */
 mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value);
-/* Enumerate all metrics (in the order hit, mrr, ndcg, recall; each for all K): index in
- * 0 .. 4*n_ks-1. Writes the key ("ndcg@10") into key[cap] and the value. */
+/* Number of selected metric entries: (selected metrics) x n_ks. */
+int mgsd_eval_entry_count(const mgsd_eval_result *r);
+/* Enumerate the selected metrics (in the order hit, mrr, ndcg, recall, precision; each for
+ * all K): index in 0 .. mgsd_eval_entry_count - 1. Writes the key ("ndcg@10") into
+ * key[cap] and the value. */
 mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value);
 
 /* Exact top-k of one score row without a full sort: indices and scores in rank order

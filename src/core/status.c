@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 static const char *const status_msg[] = {
@@ -34,10 +35,15 @@ void mgsd_clear_error(void) { last_error[0] = '\0'; }
 
 mgsd_status mgsd_error(mgsd_status s, const char *fmt, ...) {
     if (fmt) {
+        /* Format into a temporary first: callers may pass mgsd_last_error() itself as an
+         * argument (wrapping a lower-level message), and vsnprintf must not write over its
+         * own input. */
+        char tmp[sizeof last_error];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(last_error, sizeof last_error, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        memcpy(last_error, tmp, sizeof tmp);
     } else {
         snprintf(last_error, sizeof last_error, "%s", mgsd_strerror(s));
     }

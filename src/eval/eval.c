@@ -2,6 +2,7 @@
  * Hit / NDCG / MRR / Recall at several K, history-length buckets. The rank convention
  * (strictly greater scores plus equal scores at lower item ids) is documented in
  * include/mgsd/eval.h and docs/data.md. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@ void mgsd_eval_options_default(mgsd_eval_options *o) {
     o->ks[2] = 20;
     o->mask_history = 0;
     o->n_bucket_edges = 0;
+    o->metrics = MGSD_METRIC_DEFAULT;
 }
 
 /* Count of items ranked before the target; -1 if the target's score is NaN, -2 if any
@@ -78,7 +80,7 @@ static void metrics_add(mgsd_eval_metrics *m, const int *ks, int n_ks, int64_t r
     }
 }
 
-static void metrics_finish(mgsd_eval_metrics *m, int n_ks) {
+static void metrics_finish(mgsd_eval_metrics *m, int n_ks, const int *ks) {
     if (!m->n_users) return;
     double inv = 1.0 / (double)m->n_users;
     for (int j = 0; j < n_ks; j++) {
@@ -86,6 +88,7 @@ static void metrics_finish(mgsd_eval_metrics *m, int n_ks) {
         m->recall[j] *= inv;
         m->mrr[j] *= inv;
         m->ndcg[j] *= inv;
+        m->precision[j] = m->hit[j] / ks[j];
     }
 }
 
@@ -112,6 +115,7 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
     double t0 = mgsd_now();
     memset(out, 0, sizeof *out);
     out->n_ks = opt->n_ks;
+    out->metrics = opt->metrics ? opt->metrics : MGSD_METRIC_DEFAULT;
     memcpy(out->ks, opt->ks, sizeof out->ks);
     if (opt->n_bucket_edges > 0) {
         out->n_buckets = opt->n_bucket_edges + 1;
@@ -167,8 +171,8 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
                     metrics_add(&out->bucket[j], out->ks, out->n_ks, ranks[r]);
         }
     }
-    metrics_finish(&out->all, out->n_ks);
-    for (int j = 0; j < out->n_buckets; j++) metrics_finish(&out->bucket[j], out->n_ks);
+    metrics_finish(&out->all, out->n_ks, out->ks);
+    for (int j = 0; j < out->n_buckets; j++) metrics_finish(&out->bucket[j], out->n_ks, out->ks);
     out->seconds = mgsd_now() - t0;
 done:
     mgsd_free(scores);
@@ -178,15 +182,38 @@ done:
     return st;
 }
 
-static const char *const metric_names[4] = {"hit", "mrr", "ndcg", "recall"};
+enum { N_METRICS = 5 };
+static const char *const metric_names[N_METRICS] = {"hit", "mrr", "ndcg", "recall", "precision"};
 
 static const double *metric_array(const mgsd_eval_metrics *m, int which) {
     switch (which) {
     case 0: return m->hit;
     case 1: return m->mrr;
     case 2: return m->ndcg;
-    default: return m->recall;
+    case 3: return m->recall;
+    default: return m->precision;
     }
+}
+
+mgsd_status mgsd_eval_parse_metric(const char *name, unsigned *bit) {
+    MGSD_CHECK_ARG(name && bit);
+    for (int w = 0; w < N_METRICS; w++) {
+        size_t n = strlen(metric_names[w]);
+        if (strlen(name) != n) continue;
+        int eq = 1;
+        for (size_t i = 0; i < n; i++) eq &= tolower((unsigned char)name[i]) == metric_names[w][i];
+        if (eq) {
+            *bit = 1u << w;
+            return MGSD_OK;
+        }
+    }
+    return mgsd_error(MGSD_ERR_CONFIG, "unknown metric '%s' (expected Hit, NDCG, MRR, Recall or Precision)", name);
+}
+
+int mgsd_eval_entry_count(const mgsd_eval_result *r) {
+    int n = 0;
+    for (int w = 0; w < N_METRICS; w++) n += (r->metrics >> w) & 1u;
+    return n * r->n_ks;
 }
 
 mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value) {
@@ -199,7 +226,7 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
         if (*p < '0' || *p > '9' || k > 100000000) return mgsd_error(MGSD_ERR_NOT_FOUND, "bad K in '%s'", key);
         k = k * 10 + (*p - '0');
     }
-    for (int w = 0; w < 4; w++) {
+    for (int w = 0; w < N_METRICS; w++) {
         if (strlen(metric_names[w]) != n || strncmp(metric_names[w], key, n) != 0) continue;
         for (int j = 0; j < r->n_ks; j++)
             if (r->ks[j] == k) {
@@ -208,14 +235,17 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
             }
         return mgsd_error(MGSD_ERR_NOT_FOUND, "metric '%s': K=%d was not evaluated", key, k);
     }
-    return mgsd_error(MGSD_ERR_NOT_FOUND, "unknown metric '%s' (expected hit, mrr, ndcg or recall)", key);
+    return mgsd_error(MGSD_ERR_NOT_FOUND, "unknown metric '%s' (expected hit, mrr, ndcg, recall or precision)", key);
 }
 
 mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value) {
     MGSD_CHECK_ARG(r && key && cap > 0 && value);
-    if (index < 0 || index >= 4 * r->n_ks)
-        return mgsd_error(MGSD_ERR_INVALID_ARG, "metric index %d outside 0..%d", index, 4 * r->n_ks - 1);
-    int w = index / r->n_ks, j = index % r->n_ks;
+    int count = mgsd_eval_entry_count(r);
+    if (index < 0 || index >= count)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "metric index %d outside 0..%d", index, count - 1);
+    int sel = index / r->n_ks, j = index % r->n_ks, w = 0;
+    for (;; w++)
+        if (((r->metrics >> w) & 1u) && sel-- == 0) break;
     snprintf(key, cap, "%s@%d", metric_names[w], r->ks[j]);
     *value = metric_array(&r->all, w)[j];
     return MGSD_OK;

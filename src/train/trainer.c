@@ -145,6 +145,21 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
             return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk': cut-off %lld is out of range", (long long)ks[i]);
         s->eval.ks[i] = (int)ks[i];
     }
+    {
+        const char *const *names;
+        size_t nn;
+        MGSD_TRY(mgsd_config_get_str_list(cfg, "metrics", &names, &nn));
+        if (nn == 0) return mgsd_error(MGSD_ERR_CONFIG, "config key 'metrics' lists no metric");
+        s->eval.metrics = 0;
+        for (size_t i = 0; i < nn; i++) {
+            unsigned bit;
+            if (mgsd_eval_parse_metric(names[i], &bit) != MGSD_OK)
+                return mgsd_error(MGSD_ERR_CONFIG,
+                                  "config key 'metrics': unknown metric '%s' (expected Hit, NDCG, MRR, Recall or "
+                                  "Precision)", names[i]);
+            s->eval.metrics |= bit;
+        }
+    }
     MGSD_TRY(mgsd_config_get_str(cfg, "valid_metric", &vm));
     size_t L = strlen(vm);
     if (L >= sizeof s->valid_metric)
@@ -157,7 +172,8 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
         size_t nl = (size_t)(at - s->valid_metric);
         int known = (nl == 3 && (!strncmp(s->valid_metric, "hit", 3) || !strncmp(s->valid_metric, "mrr", 3))) ||
                     (nl == 4 && !strncmp(s->valid_metric, "ndcg", 4)) ||
-                    (nl == 6 && !strncmp(s->valid_metric, "recall", 6));
+                    (nl == 6 && !strncmp(s->valid_metric, "recall", 6)) ||
+                    (nl == 9 && !strncmp(s->valid_metric, "precision", 9));
         char *end;
         long k = strtol(at + 1, &end, 10);
         if (known && *end == 0)
@@ -165,7 +181,7 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     }
     if (!ok)
         return mgsd_error(MGSD_ERR_CONFIG,
-                          "config key 'valid_metric': '%s' is not one of hit|ndcg|mrr|recall@K with K in topk", vm);
+                          "config key 'valid_metric': '%s' is not one of hit|ndcg|mrr|recall|precision@K with K in topk", vm);
     return MGSD_OK;
 }
 
@@ -336,7 +352,7 @@ char *trainer_metrics_json(const mgsd_eval_result *r) {
     cJSON *o = cJSON_CreateObject();
     char key[32];
     double v;
-    for (int i = 0; i < 4 * r->n_ks; i++)
+    for (int i = 0; i < mgsd_eval_entry_count(r); i++)
         if (mgsd_eval_entry(r, i, key, sizeof key, &v) == MGSD_OK) cJSON_AddNumberToObject(o, key, v);
     char *txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -349,7 +365,7 @@ static cJSON *metrics_obj(const mgsd_eval_result *r) {
     cJSON *o = cJSON_CreateObject();
     char key[32];
     double v;
-    for (int i = 0; i < 4 * r->n_ks; i++)
+    for (int i = 0; i < mgsd_eval_entry_count(r); i++)
         if (mgsd_eval_entry(r, i, key, sizeof key, &v) == MGSD_OK) cJSON_AddNumberToObject(o, key, v);
     return o;
 }
