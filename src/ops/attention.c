@@ -62,6 +62,18 @@ static float *thread_scratch(float *scratch, int max_len) {
 #endif
 }
 
+/* p[0..jn) = softmax of the scores p[0..jn) whose maximum is mx; p[jn..len) = 0. */
+static inline void softmax_finish(float *p, int jn, int len, float mx) {
+    float sum = 0.0f;
+    for (int j = 0; j < jn; j++) {
+        p[j] = ops_expf(p[j] - mx);
+        sum += p[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < jn; j++) p[j] *= inv;
+    for (int j = jn; j < len; j++) p[j] = 0.0f;
+}
+
 #ifdef MGSD_HAVE_BLAS
 /* c[m, n] (ldc) = alpha op(a) op(b) + beta c, row-major strided views. */
 static inline void gemm_s(int ta, int tb, int m, int n, int k, float alpha, const float *a, int64_t lda,
@@ -74,15 +86,9 @@ static inline void gemm_s(int ta, int tb, int m, int n, int k, float alpha, cons
 static void softmax_rows(float *P, int len, int causal) {
     for (int i = 0; i < len; i++) {
         int jn = causal ? i + 1 : len;
-        float *p = P + (int64_t)i * len, mx = -INFINITY, sum = 0.0f;
+        float *p = P + (int64_t)i * len, mx = -INFINITY;
         for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
-        for (int j = 0; j < jn; j++) {
-            p[j] = ops_expf(p[j] - mx);
-            sum += p[j];
-        }
-        float inv = 1.0f / sum;
-        for (int j = 0; j < jn; j++) p[j] *= inv;
-        for (int j = jn; j < len; j++) p[j] = 0.0f;
+        softmax_finish(p, jn, len, mx);
     }
 }
 
@@ -145,6 +151,7 @@ void ops_attention_dropout_mask(float *drop, const int64_t *aoff, const int32_t 
 }
 
 /* ---- optimised --------------------------------------------------------------------- */
+
 static inline float dotf(const float *a, const float *b, int n) {
     float s = 0.0f;
 #pragma omp simd reduction(+ : s)
@@ -190,14 +197,7 @@ void ops_attention_forward(float *out, float *att, float *scratch, const float *
                 p[j] = s;
                 mx = s > mx ? s : mx;
             }
-            float sum = 0.0f;
-            for (int j = 0; j < jn; j++) {
-                p[j] = ops_expf(p[j] - mx);
-                sum += p[j];
-            }
-            float inv = 1.0f / sum;
-            for (int j = 0; j < jn; j++) p[j] *= inv;
-            for (int j = jn; j < len; j++) p[j] = 0.0f;
+            softmax_finish(p, jn, len, mx);
             float *oi = o + (int64_t)i * C;
             memset(oi, 0, (size_t)D * sizeof(float));
             for (int j = 0; j < jn; j++) {
