@@ -229,6 +229,34 @@ static void test_transpose_matmul_kernels(void) {
     mgsd_free(x), mgsd_free(t1), mgsd_free(t2), mgsd_free(a), mgsd_free(b), mgsd_free(dc);
 }
 
+/* ops_gemm splits large products into one block of C per thread: every flag pair, uneven
+ * blocks by rows (M >= N) and by columns, accumulating beta = 1, against the plain
+ * reference; a repeated call is bitwise identical, and one thread agrees within rounding
+ * (OpenBLAS may pick another kernel for a smaller block, so not bit for bit). */
+static void test_gemm_split(void) {
+    const int64_t shapes[2][3] = {{1037, 70, 101}, {45, 3001, 67}};
+    for (int sh = 0; sh < 2; sh++) {
+        int64_t M = shapes[sh][0], N = shapes[sh][1], K = shapes[sh][2];
+        float *a = rnd(M * K, 1), *b = rnd(K * N, 1), *c0 = rnd(M * N, 1);
+        for (int ta = 0; ta <= 1; ta++)
+            for (int tb = 0; tb <= 1; tb++) {
+                float *c = copyf(c0, M * N), *r = copyf(c0, M * N), *c1 = copyf(c0, M * N), *c2 = copyf(c0, M * N);
+                ops_gemm(ta, tb, M, N, K, 0.5f, a, b, 1.0f, c);
+                ops_gemm(ta, tb, M, N, K, 0.5f, a, b, 1.0f, c2);
+                ops_gemm_ref(ta, tb, M, N, K, 0.5f, a, b, 1.0f, r);
+                CHECK_CLOSE("gemm split vs reference", c, r, M * N, 1e-3, 1e-4);
+                CHECK(memcmp(c, c2, sizeof(float) * (size_t)(M * N)) == 0);
+                int nt = mgsd_get_num_threads();
+                mgsd_set_num_threads(1);
+                ops_gemm(ta, tb, M, N, K, 0.5f, a, b, 1.0f, c1);
+                mgsd_set_num_threads(nt);
+                CHECK_CLOSE("gemm split vs one thread", c, c1, M * N, 1e-5, 1e-5);
+                mgsd_free(c), mgsd_free(r), mgsd_free(c1), mgsd_free(c2);
+            }
+        mgsd_free(a), mgsd_free(b), mgsd_free(c0);
+    }
+}
+
 static void test_dropout_kernels(void) {
     int64_t n = test_quick() ? 1 << 16 : 1 << 20;
     float *x = rnd(n, 1), *y = zeros(n), *dx = zeros(n), *dy = rnd(n, 1);
@@ -480,6 +508,7 @@ int main(void) {
     test_scatter_kernels();
     test_segment_kernels();
     test_transpose_matmul_kernels();
+    test_gemm_split();
     test_dropout_kernels();
     test_known_values();
     test_bad_args();

@@ -14,8 +14,9 @@
 /* From this many multiply-adds on, ops_gemm splits C into one block per thread (rows when
  * M >= N, else columns, in multiples of 16) and each thread runs a single-threaded sgemm on
  * its block: OpenBLAS's own threading synchronises its threads with sched_yield spins,
- * which cost ~10% of an MGSD step on 2 cores (perf). Every element of C still sums its K
- * products in the same order, so results do not depend on the thread count. */
+ * which cost ~10% of an MGSD step on 2 cores (perf). The split is fixed for a given thread
+ * count, so runs repeat bit for bit; across thread counts results agree within rounding
+ * (OpenBLAS may choose another kernel for a smaller block), as with OpenBLAS's own threading. */
 #define GEMM_SPLIT_MIN_FLOPS (1 << 22)
 
 #ifdef MGSD_HAVE_BLAS
