@@ -28,10 +28,10 @@ for d in sys.argv[1:]:
                  len(ep), r.get('best_epoch', -1), r['best_valid'].get('hit@20', 0),
                  r['test'].get('hit@10', 0), r['test'].get('ndcg@10', 0), r['test'].get('hit@20', 0), sec,
                  r.get('stopped_early', False)))
-print(f"{'model':10} {'dataset':14} {'seed':>5} {'epochs':>6} {'best':>4} {'valid h@20':>10} "
+print(f"{'model':10} {'dataset':24} {'seed':>5} {'epochs':>6} {'best':>4} {'valid h@20':>10} "
       f"{'test h@10':>9} {'test n@10':>9} {'test h@20':>9} {'s/epoch':>7} stopped")
 for r in rows:
-    print(f"{r[0]:10} {r[1]:14} {r[2]!s:>5} {r[3]:>6} {r[4]:>4} {r[5]:>10.4f} {r[6]:>9.4f} {r[7]:>9.4f} "
+    print(f"{r[0]:10} {r[1]:24} {r[2]!s:>5} {r[3]:>6} {r[4]:>4} {r[5]:>10.4f} {r[6]:>9.4f} {r[7]:>9.4f} "
           f"{r[8]:>9.4f} {r[9]:>7.1f} {'early' if r[10] else 'cap'}")
 groups = {}
 for r in rows:
@@ -44,7 +44,7 @@ for (m, d), g in groups.items():
         mu = sum(v) / len(v)
         sd = math.sqrt(sum((x - mu) ** 2 for x in v) / (len(v) - 1))
         return f"{mu:.4f}+-{sd:.4f}"
-    print(f"{m:10} {d:14} mean of {len(g)} seeds: test hit@10 {ms(6)}  ndcg@10 {ms(7)}  hit@20 {ms(8)}")
+    print(f"{m:10} {d:24} mean of {len(g)} seeds: test hit@10 {ms(6)}  ndcg@10 {ms(7)}  hit@20 {ms(8)}")
 PY
 }
 
