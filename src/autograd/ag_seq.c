@@ -63,10 +63,7 @@ mgsd_tensor *ag_attention(mgsd_tape *t, mgsd_tensor *qkv, const ag_seqs *s, int 
     float *att = ag_scratch(t, natt);
     int dropping = t->training && attn_drop > 0.0f;
     float *drop = dropping ? ag_scratch(t, natt) : NULL;
-    int max_len = 1;
-    for (int b = 0; b < B; b++)
-        if (s->offs[b + 1] - s->offs[b] > max_len) max_len = s->offs[b + 1] - s->offs[b];
-    float *scratch = ag_scratch(t, ops_attention_scratch_floats(max_len));
+    float *scratch = ag_scratch(t, ops_attention_scratch_floats(s->max_len)); /* seqs_ok: lengths <= max_len */
     mgsd_tensor *ins[1] = {qkv};
     mgsd_tensor *y = ag_out(t, 2, (int[]){qkv->shape[0], C}, ins, 1);
     if (!y || !att || !scratch || (dropping && !drop)) return NULL;

@@ -268,6 +268,13 @@ static mgsd_tensor *const_tensor(mgsd_tape *t, int d0, int d1) {
     return ag_new(t, 2, s, 0);
 }
 
+/* [R, 1] copy of x's values with no gradient path (x has R values). */
+static mgsd_tensor *detached_col(mgsd_tape *t, const mgsd_tensor *x, int R) {
+    mgsd_tensor *d = const_tensor(t, R, 1);
+    if (d) memcpy(d->data, x->data, sizeof(float) * (size_t)R);
+    return d;
+}
+
 /* Steps 1-2: X~ = E[S], G = TrmSeq(dropout(map(dropout(X~)) + P)). *raw receives X~. */
 static mgsd_tensor *encode(mgsd_model *m, mgsd_tape *t, const int32_t *items, const seq_index *ix,
                            const int32_t *target_tok, mgsd_tensor **raw) {
@@ -310,12 +317,7 @@ static mgsd_tensor *hard_select(mgsd_model *m, mgsd_tape *t, mgsd_tensor *probs,
     if (t->training || im->sample_eval) {
         mgsd_tensor *src = im->gumbel_logits ? logits : probs;
         h = ag_slice_cols(t, ag_gumbel_softmax_st(t, src, im->tau_g, 1, 1), 0, 1);
-        if (h && im->detach_flags) {
-            mgsd_tensor *d = const_tensor(t, R, 1);
-            if (!d) return NULL;
-            memcpy(d->data, h->data, sizeof(float) * (size_t)R);
-            h = d;
-        }
+        if (h && im->detach_flags) h = detached_col(t, h, R);
     } else {
         h = const_tensor(t, R, 1);
         if (!h) return NULL;
@@ -546,11 +548,7 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
         mgsd_tensor *z = ag_scale(t, ag_cosine_similarity(t, o.xraw, ag_gather_rows(t, o.u, tok2seq, b->offs[B]), 1e-8f),
                                   inv_tau, 0.0f);
         mgsd_tensor *a = o.p0;
-        if (!im->cl_weight_grad && a) {
-            a = const_tensor(t, b->offs[B], 1);
-            if (!a) return ag_status(t);
-            memcpy(a->data, o.p0->data, sizeof(float) * (size_t)b->offs[B]);
-        }
+        if (!im->cl_weight_grad && a && !(a = detached_col(t, o.p0, b->offs[B]))) return ag_status(t);
         mgsd_tensor *q = ag_scale(t, a, -1.0f, 1.0f);
         if (!im->weighted) {
             a = q = const_tensor(t, b->offs[B], 1);
@@ -566,12 +564,7 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
         mgsd_tensor *z = ag_scale(t, ag_cosine_similarity(t, Qx, ag_gather_rows(t, o.u, o.idxB, BK), 1e-8f), inv_tau, 0.0f);
         int sw[1] = {BK};
         mgsd_tensor *wv = ag_reshape(t, o.w, 1, sw);
-        if (!im->cl_weight_grad && wv) {
-            mgsd_tensor *c = const_tensor(t, BK, 1);
-            if (!c) return ag_status(t);
-            memcpy(c->data, wv->data, sizeof(float) * (size_t)BK);
-            wv = c;
-        }
+        if (!im->cl_weight_grad && wv && !(wv = detached_col(t, wv, BK))) return ag_status(t);
         if (!im->weighted) {
             wv = const_tensor(t, BK, 1);
             if (!wv) return ag_status(t);
