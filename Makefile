@@ -2,7 +2,7 @@
 BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
-DEB_PKGS := build-essential cmake pkg-config libopenblas-dev libopenblas-openmp-dev libyaml-dev libcjson-dev
+DEB_PKGS := build-essential cmake pkg-config libdnnl-dev libyaml-dev libcjson-dev
 DEB_CHECK := cmake pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -1,11 +1,11 @@
 /* Operator benchmark: throughput of our forward+backward kernels at the shapes of a
  * transformer layer (B=256, T=50, C in {64,100}, feed-forward C and 2048) and of the
- * item-table product (256 x C times C x 12,102), next to raw cblas_sgemm on the same
+ * item-table product (256 x C times C x 12,102), next to the raw library sgemm (ops_blas_sgemm) on the same
  * products measured in the same run, plus the allocations made by a training step after
  * warm-up.
  *
  * usage: bench_ops [--json] [--reps=N] [--threads=N] */
-#include <cblas.h>
+#include "ops/blas.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +44,9 @@ static void bench_linear(mgsd_rng *r, const char *what, int64_t N, int C, int OC
         ops_linear_forward(y, x, w, b, N, C, OC);
         ops_linear_backward(dx, dw, db, dy, x, w, N, C, OC);
         double t1 = mgsd_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, OC, C, 1.0f, x, C, w, C, 0.0f, y, OC);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, C, OC, 1.0f, dy, OC, w, C, 1.0f, dx, C);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, (int)N, 1.0f, dy, OC, x, C, 1.0f, dw, C);
+        ops_blas_sgemm(0, 1, (int)N, OC, C, 1.0f, x, C, w, C, 0.0f, y, OC);
+        ops_blas_sgemm(0, 0, (int)N, C, OC, 1.0f, dy, OC, w, C, 1.0f, dx, C);
+        ops_blas_sgemm(1, 0, OC, C, (int)N, 1.0f, dy, OC, x, C, 1.0f, dw, C);
         double t2 = mgsd_now();
         if (k == 0) continue; /* warm-up */
         if (t1 - t0 < best_ours) best_ours = t1 - t0;
@@ -75,9 +75,9 @@ static void bench_xent(mgsd_rng *r, int B, int C, int V) {
         ops_softmax_xent_forward(G, u, E, tg, B, C, V, 0);
         ops_softmax_xent_backward(du, dE, G, u, E, 1.0f, B, C, V);
         double t1 = mgsd_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, C, 1.0f, u, C, E, C, 0.0f, G, V);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, V, 1.0f, G, V, E, C, 1.0f, du, C);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, B, 1.0f, G, V, u, C, 1.0f, dE, C);
+        ops_blas_sgemm(0, 1, B, V, C, 1.0f, u, C, E, C, 0.0f, G, V);
+        ops_blas_sgemm(0, 0, B, C, V, 1.0f, G, V, E, C, 1.0f, du, C);
+        ops_blas_sgemm(1, 0, V, C, B, 1.0f, G, V, u, C, 1.0f, dE, C);
         double t2 = mgsd_now();
         if (k == 0) continue;
         if (t1 - t0 < best_ours) best_ours = t1 - t0;
@@ -158,7 +158,7 @@ int main(int argc, char **argv) {
                    rows[i].raw_s / rows[i].ours_s);
         printf("], \"min_ratio_vs_sgemm\": %.3f, \"allocs_per_step\": %lld}\n", min_ratio, allocs_per_step);
     } else {
-        printf("bench_ops: forward+backward throughput vs raw cblas_sgemm (threads %d, best of %d)\n",
+        printf("bench_ops: forward+backward throughput vs raw %s sgemm (threads %d, best of %d)\n", ops_blas_name(),
                mgsd_get_num_threads(), reps);
         printf("%-44s %10s %10s %7s\n", "op", "ours GF/s", "sgemm GF/s", "ratio");
         for (int i = 0; i < n_rows; i++)

@@ -2,17 +2,17 @@
  * Usage: bench_seqops [threads] [reps]
  *  - attention fwd+bwd at B = 256 sequences (Beauty-like lengths, mean ~9, cap 50; or all
  *    50), C = 64 / 100, NH = 2, causal: the library kernel (explicit loops) against a
- *    variant doing the six per-(sequence, head) products with cblas_sgemm (single-threaded
+ *    variant doing the six per-(sequence, head) products with ops_blas_sgemm (single-threaded
  *    BLAS inside the OpenMP loop). GFLOP/s count the multiply-adds each variant performs
  *    in its products (the loop kernel skips the masked upper triangle; sgemm cannot), and
  *    "time ratio" compares wall time for the same work.
  *  - softmax_xent fwd+bwd at B = 256, V = 12102, C = 64 / 100 against the three raw
- *    cblas_sgemm calls it contains (scores, du, dE); ratio = sgemm time / op time. */
+ *    library sgemm calls it contains (scores, du, dE); ratio = sgemm time / op time. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>
+#include "ops/blas.h"
 
 #include "core/core.h"
 #include "ops/attention.h"
@@ -35,7 +35,7 @@ static void attn_fwd_gemm(float *out, float *att, const float *qkv, const int32_
         int b = (int)(pair / NH), h = (int)(pair % NH), len = offs[b + 1] - offs[b];
         const float *q = qkv + (int64_t)offs[b] * C3 + h * D;
         float *P = att + aoff[b] + (int64_t)h * len * len;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, D, scale, q, C3, q + C, C3, 0.0f, P, len);
+        ops_blas_sgemm(0, 1, len, len, D, scale, q, C3, q + C, C3, 0.0f, P, len);
         for (int i = 0; i < len; i++) {
             float *p = P + (int64_t)i * len, mx = -INFINITY, sum = 0;
             int jn = causal ? i + 1 : len;
@@ -44,7 +44,7 @@ static void attn_fwd_gemm(float *out, float *att, const float *qkv, const int32_
             for (int j = 0; j < jn; j++) p[j] /= sum;
             for (int j = jn; j < len; j++) p[j] = 0;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, D, len, 1.0f, P, len, q + 2 * C, C3, 0.0f,
+        ops_blas_sgemm(0, 0, len, D, len, 1.0f, P, len, q + 2 * C, C3, 0.0f,
                     out + (int64_t)offs[b] * C + h * D, C);
     }
 }
@@ -61,16 +61,16 @@ static void attn_bwd_gemm(float *dqkv, float *dS, const float *dout, const float
         const float *P = att + aoff[b] + (int64_t)h * len * len;
         float *ds = dS + aoff[b] + (int64_t)h * len * len;
         /* dV += P^T dO ; dP = dO V^T */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, D, len, 1.0f, P, len, go, C, 1.0f, dq + 2 * C, C3);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, D, 1.0f, go, C, q + 2 * C, C3, 0.0f, ds, len);
+        ops_blas_sgemm(1, 0, len, D, len, 1.0f, P, len, go, C, 1.0f, dq + 2 * C, C3);
+        ops_blas_sgemm(0, 1, len, len, D, 1.0f, go, C, q + 2 * C, C3, 0.0f, ds, len);
         for (int i = 0; i < len; i++) {
             const float *p = P + (int64_t)i * len;
             float *d = ds + (int64_t)i * len, dot = 0;
             for (int j = 0; j < len; j++) dot += d[j] * p[j];
             for (int j = 0; j < len; j++) d[j] = p[j] * (d[j] - dot) * scale;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, D, len, 1.0f, ds, len, q + C, C3, 1.0f, dq, C3);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, D, len, 1.0f, ds, len, q, C3, 1.0f, dq + C, C3);
+        ops_blas_sgemm(0, 0, len, D, len, 1.0f, ds, len, q + C, C3, 1.0f, dq, C3);
+        ops_blas_sgemm(1, 0, len, D, len, 1.0f, ds, len, q, C3, 1.0f, dq + C, C3);
     }
 }
 
@@ -108,10 +108,10 @@ static void bench_attention(int all50, int C, int reps) {
         ops_attention_forward(out, att, scr, qkv, NULL, offs, aoff, B, C, NH, 1);
         ops_attention_backward(dq, scr, dout, qkv, att, NULL, offs, aoff, B, C, NH, 1);
         double t1 = mgsd_now();
-        openblas_set_num_threads(1);
+        mgsd_set_num_threads(1);
         attn_fwd_gemm(out, att, qkv, offs, aoff, B, C, NH, 1);
         attn_bwd_gemm(dq, ds, dout, qkv, att, offs, aoff, B, C, NH);
-        openblas_set_num_threads(nthr);
+        mgsd_set_num_threads(nthr);
         double t2 = mgsd_now();
         if (t1 - t0 < best[0]) best[0] = t1 - t0;
         if (t2 - t1 < best[1]) best[1] = t2 - t1;
@@ -138,9 +138,9 @@ static void bench_xent(int C, int reps) {
         ops_softmax_xent_forward(G, u, E, tg, B, C, V, 0);
         ops_softmax_xent_backward(du, dE, G, u, E, 1.0f, B, C, V);
         double t1 = mgsd_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, V, C, 1.0f, u, C, E, C, 0.0f, G, V);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, V, 1.0f, G, V, E, C, 1.0f, du, C);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, B, 1.0f, G, V, u, C, 1.0f, dE, C);
+        ops_blas_sgemm(0, 1, B, V, C, 1.0f, u, C, E, C, 0.0f, G, V);
+        ops_blas_sgemm(0, 0, B, C, V, 1.0f, G, V, E, C, 1.0f, du, C);
+        ops_blas_sgemm(1, 0, V, C, B, 1.0f, G, V, u, C, 1.0f, dE, C);
         double t2 = mgsd_now();
         if (t1 - t0 < best_op) best_op = t1 - t0;
         if (t2 - t1 < best_blas) best_blas = t2 - t1;

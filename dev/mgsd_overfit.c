@@ -3,8 +3,7 @@
  * terms and the gradient norm every 20 steps. Config keys come as KEY VALUE pairs.
  *
  * build: gcc -O2 -fopenmp -Iinclude -Isrc dev/mgsd_overfit.c build/libmgsd.a -o /tmp/overfit \
- *          $(pkg-config --libs yaml-0.1 libcjson) -L/usr/lib/x86_64-linux-gnu/openblas-openmp \
- *          -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lm
+ *          $(pkg-config --libs yaml-0.1 libcjson) -ldnnl -lm
  * run:   /tmp/overfit DATASET [key value ...], e.g. sub_model SASRec use_aux false
  * env:   STEPS=N (default 400), FIXED=1 (one batch), RESET_AT=S (zero Adam's moments at step S),
  *        VDUMP=S (print sqrt(mean v) of every parameter tensor at step S) */

@@ -1,12 +1,10 @@
-/* One thread-count knob for OpenMP and OpenBLAS. */
+/* One thread-count knob for OpenMP and the matrix-product library. */
 #include "core/core.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#ifdef MGSD_HAVE_BLAS
-#include <cblas.h>
-#endif
+#include "ops/blas.h"
 #include <unistd.h>
 
 static int n_threads = 0;
@@ -21,9 +19,7 @@ mgsd_status mgsd_set_num_threads(int n) {
 #ifdef _OPENMP
     omp_set_num_threads(n);
 #endif
-#ifdef MGSD_HAVE_BLAS
-    openblas_set_num_threads(n);
-#endif
+    ops_blas_set_threads(n);
     return MGSD_OK;
 }
 

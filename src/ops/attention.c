@@ -4,8 +4,8 @@
  * cost of a pair grows with len^2 and lengths vary from 1 to 50 (200 for ml-1m). Pairs
  * write disjoint rows/columns of out and dqkv, so no reduction is needed.
  * A pair of length >= ATT_GEMM_MIN_LEN runs its five products (Q K^T, A V; dO V^T, A^T dO,
- * dS K, dS^T Q) as single-threaded cblas_sgemm calls on strided views (a BLAS call inside
- * our parallel loop runs on the calling thread); shorter pairs use short explicit loops
+ * dS K, dS^T Q) as single-threaded ops_blas_sgemm calls on strided views (a library call
+ * inside our parallel loop runs on the calling thread); shorter pairs use short explicit loops
  * (`omp simd` reductions) that skip the masked triangle. Measured with bench/bench_seqops.c:
  * the loops equal sgemm at Beauty-like lengths (mean ~9) and sgemm is ~2x faster when every
  * sequence has length 50 (C = 64 and 100, NH = 2). */
@@ -21,7 +21,7 @@
 #include "ops/eltwise.h"
 #include "ops/vexp.h"
 #ifdef MGSD_HAVE_BLAS
-#include <cblas.h>
+#include "ops/blas.h"
 #define ATT_GEMM_MIN_LEN 16
 #else
 #define ATT_GEMM_MIN_LEN (1 << 30) /* no BLAS: loops only */
@@ -78,8 +78,7 @@ static inline void softmax_finish(float *p, int jn, int len, float mx) {
 /* c[m, n] (ldc) = alpha op(a) op(b) + beta c, row-major strided views. */
 static inline void gemm_s(int ta, int tb, int m, int n, int k, float alpha, const float *a, int64_t lda,
                           const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
-                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    ops_blas_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Row softmax of the len x len scores in P (keys j < i+1 when causal), zeros above. */

@@ -2,9 +2,6 @@
 #include "ops/matmul.h"
 
 #include <string.h>
-#ifdef MGSD_HAVE_BLAS
-#include <cblas.h>
-#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -20,10 +17,11 @@
 #define GEMM_SPLIT_MIN_FLOPS (1 << 22)
 
 #ifdef MGSD_HAVE_BLAS
+#include "ops/blas.h"
+
 static void sgemm_rm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
                      float beta, float *c, int64_t lda, int64_t ldb, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                (int)K, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    ops_blas_sgemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 static void sgemm_split(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a,
