@@ -1,9 +1,10 @@
 /* Baseline models (src/model/sasrec.c, bert4rec.c, gru4rec.c) and the registry:
  * lookup, defaults tables, config errors naming the key, parameter layout, scores
  * (shape, finite, deterministic, consistent with the CE loss, BERT4Rec's RecBole input
- * history[1:] + [MASK]), training on a tiny successor task (the loss must drop) and no
+ * history[1:] + [MASK]), chunked scoring of wide batches, training on a tiny successor task (the loss must drop) and no
  * allocation in a warm training step. */
 #include "model/model.h"
+#include "train/model_io.h"
 #include "train/optim.h"
 #include "test_util.h"
 
@@ -260,6 +261,49 @@ static void test_scores(const char *name, const char *const *kv) {
     model_free(m);
 }
 
+/* model_scorer_fn scores a batch wider than MODEL_SCORE_CHUNK in several forward passes
+ * over views of the batch (rows, rebased offsets): the scores must equal one pass over
+ * the whole batch, row for row (up to float rounding of differently sized products). */
+static void test_scorer_chunks(const char *name, const char *const *kv) {
+    mgsd_model *m = make_model(name, kv, 5);
+    CHECK(m != NULL);
+    if (!m) return;
+    const int B = MODEL_SCORE_CHUNK + 45;
+    mgsd_batch b;
+    CHECK_OK(mgsd_batch_init(&b, B, TL));
+    mgsd_rng rng;
+    mgsd_rng_seed(&rng, 11);
+    for (int r = 0; r < B; r++) {
+        int32_t h[TL];
+        int n = 1 + (int)mgsd_rng_below(&rng, TL);
+        for (int i = 0; i < n; i++) h[i] = 1 + (int32_t)mgsd_rng_below(&rng, TN - 1);
+        CHECK_OK(mgsd_batch_append(&b, r + 1, 1 + (int32_t)mgsd_rng_below(&rng, TN - 1), h, n));
+    }
+    float *whole = mgsd_malloc(sizeof(float) * (size_t)B * TN), *chunked = mgsd_malloc(sizeof(float) * (size_t)B * TN);
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 5));
+    t.training = 0;
+    t.grad_enabled = 0;
+    CHECK_OK(m->vt->scores(m, &t, &b, whole));
+    t.training = 1; /* model_scorer_fn switches to eval mode and back */
+    t.grad_enabled = 1;
+    model_scorer sc = {m, &t};
+    CHECK_OK(model_scorer_fn(&sc, &b, chunked));
+    CHECK(t.training == 1 && t.grad_enabled == 1);
+    double worst = 0;
+    for (int64_t i = 0; i < (int64_t)B * TN; i++) {
+        double d = fabs((double)whole[i] - chunked[i]) / (1.0 + fabs(whole[i]));
+        worst = d > worst ? d : worst;
+    }
+    if (worst > 1e-5) fprintf(stderr, "%s: chunked scores differ by %g\n", name, worst);
+    CHECK(worst <= 1e-5);
+    mgsd_free(whole);
+    mgsd_free(chunked);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+    model_free(m);
+}
+
 /* Successor task: item i is followed by succ(i) = 1 + (i % 13) (a cycle over 1..13). A
  * fixed batch of 24 histories of lengths 1..6; 120 Adam steps at lr 1e-2. The mean loss of
  * the last 10 steps must be below max_ratio times that of the first 10. */
@@ -326,6 +370,11 @@ int main(void) {
     test_scores("SASRec", small_sas);
     test_scores("BERT4Rec", small_bert);
     test_scores("GRU4Rec", small_gru);
+    test_scorer_chunks("SASRec", small_sas);
+    test_scorer_chunks("BERT4Rec", small_bert);
+    test_scorer_chunks("GRU4Rec", small_gru);
+    test_scorer_chunks("MGSD", (const char *const[]){"embedding_size", "8", "transformer_encoder_dim_feedforward", "16",
+                                                     "n_layers", "1", "inner_size", "8", NULL});
     test_train("SASRec", small_sas, 1.5, 0.1);
     test_train("SASRec", (const char *const[]){"hidden_size", "16", "inner_size", "32", "n_layers", "1",
                                                "hidden_dropout_prob", "0.1", "attn_dropout_prob", "0.1",

@@ -1,4 +1,5 @@
-/* Matrix products: BLAS-backed linear layer and gemm, with plain reference kernels. */
+/* Matrix products: linear layer and gemm on the matrix-product library (ops/blas.h), with
+ * plain reference kernels. */
 #include "ops/matmul.h"
 
 #include <string.h>
@@ -10,10 +11,12 @@
 #define GEMM_BLAS_MIN_FLOPS (32 * 32 * 32)
 /* From this many multiply-adds on, ops_gemm splits C into one block per thread (rows when
  * M >= N, else columns, in multiples of 16) and each thread runs a single-threaded sgemm on
- * its block: OpenBLAS's own threading synchronises its threads with sched_yield spins,
- * which cost ~10% of an MGSD step on 2 cores (perf). The split is fixed for a given thread
- * count, so runs repeat bit for bit; across thread counts results agree within rounding
- * (OpenBLAS may choose another kernel for a smaller block), as with OpenBLAS's own threading. */
+ * its block. With OpenBLAS this avoids its threads' sched_yield spins (~10% of an MGSD step
+ * on 2 cores, perf); with oneDNN it measured the same as the library's own threading
+ * (bench_ops, bench_mgsd) and keeps the work split ours, independent of the library's
+ * heuristics. The split is fixed for a given thread count, so runs repeat bit for bit;
+ * across thread counts results agree within rounding (the library may choose another
+ * kernel for a smaller block). */
 #define GEMM_SPLIT_MIN_FLOPS (1 << 22)
 
 #ifdef MGSD_HAVE_BLAS

@@ -4,7 +4,7 @@
  * Backward accumulates (+=) into every non-NULL gradient:
  *   dinp[N,C] += dout . w,  dw[OC,C] += dout^T . inp,  db[OC] += sum_n dout[n,:].
  * The *_ref versions are plain loops kept as the reference; the default versions call
- * cblas_sgemm for large shapes when built with BLAS. */
+ * ops_blas_sgemm (ops/blas.h) for large shapes when built with a matrix-product library. */
 #ifndef MGSD_OPS_MATMUL_H
 #define MGSD_OPS_MATMUL_H
 
