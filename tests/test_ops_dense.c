@@ -257,6 +257,33 @@ static void test_gemm_split(void) {
     }
 }
 
+/* Bias gradient (with and without the fused relu mask) against the plain reference on
+ * shapes that take the column-split path (odd widths, a width above one stack tile),
+ * and one thread gives the same bits (each column is summed in row order). */
+static void test_bias_grad(void) {
+    const int64_t shapes[4][2] = {{3001, 2048}, {2999, 100}, {777, 37}, {64, 2500}};
+    for (int sh = 0; sh < 4; sh++) {
+        int64_t N = shapes[sh][0];
+        int OC = (int)shapes[sh][1];
+        float *dy = rnd(N * OC, 1), *y = rnd(N * OC, 1), *db0 = rnd(OC, 1);
+        for (int relu = 0; relu <= 1; relu++) {
+            float *g1 = copyf(dy, N * OC), *g2 = copyf(dy, N * OC), *g3 = copyf(dy, N * OC);
+            float *d1 = copyf(db0, OC), *d2 = copyf(db0, OC), *d3 = copyf(db0, OC);
+            ops_bias_grad(d1, g1, relu ? y : NULL, N, OC);
+            ops_bias_grad_ref(d2, g2, relu ? y : NULL, N, OC);
+            CHECK_CLOSE("bias grad vs reference", d1, d2, OC, 1e-3, 1e-4);
+            CHECK_CLOSE("relu mask of bias grad", g1, g2, N * OC, 0, 0);
+            int nt = mgsd_get_num_threads();
+            mgsd_set_num_threads(1);
+            ops_bias_grad(d3, g3, relu ? y : NULL, N, OC);
+            mgsd_set_num_threads(nt);
+            CHECK(memcmp(d1, d3, sizeof(float) * (size_t)OC) == 0);
+            mgsd_free(g1), mgsd_free(g2), mgsd_free(g3), mgsd_free(d1), mgsd_free(d2), mgsd_free(d3);
+        }
+        mgsd_free(dy), mgsd_free(y), mgsd_free(db0);
+    }
+}
+
 static void test_dropout_kernels(void) {
     int64_t n = test_quick() ? 1 << 16 : 1 << 20;
     float *x = rnd(n, 1), *y = zeros(n), *dx = zeros(n), *dy = rnd(n, 1);
@@ -509,6 +536,7 @@ int main(void) {
     test_segment_kernels();
     test_transpose_matmul_kernels();
     test_gemm_split();
+    test_bias_grad();
     test_dropout_kernels();
     test_known_values();
     test_bad_args();

@@ -58,10 +58,11 @@ void ag_bwd_linear(mgsd_tape *t, ag_node *nd) {
 
 void ag_bwd_linear_relu(mgsd_tape *t, ag_node *nd) {
     mgsd_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
-    /* y->grad is read by no later node: mask it in place, then the linear backward. */
-    ops_relu_mask_inplace(y->grad, y->data, y->n);
-    ops_linear_backward(x->grad, w->grad, b ? b->grad : NULL, y->grad, x->data, w->data, ag_rows(x), w->shape[1],
-                        w->shape[0]);
+    /* y->grad is read by no later node: mask it in place (with the bias gradient in the
+     * same pass), then the linear backward. */
+    if (b && b->grad) ops_bias_grad(b->grad, y->grad, y->data, ag_rows(x), w->shape[0]);
+    else ops_relu_mask_inplace(y->grad, y->data, y->n);
+    ops_linear_backward(x->grad, w->grad, NULL, y->grad, x->data, w->data, ag_rows(x), w->shape[1], w->shape[0]);
 }
 
 /* ---- shared helpers ----------------------------------------------------------------- */

@@ -134,11 +134,7 @@ void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, c
                          int64_t N, int C, int OC) {
     if (dinp) ops_gemm(0, 0, N, C, OC, 1.0f, dout, w, 1.0f, dinp);   /* [N,OC].[OC,C] */
     if (dw) ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw);     /* [OC,N].[N,C] */
-    if (db)
-        for (int64_t n = 0; n < N; n++) {
-            const float *g = dout + n * OC;
-            for (int o = 0; o < OC; o++) db[o] += g[o];
-        }
+    if (db) ops_bias_grad(db, (float *)dout, NULL, N, OC);
 }
 
 void ops_matmul_forward(float *c, const float *a, const float *b, int ta, int tb, int64_t M, int64_t N, int64_t K) {
@@ -175,6 +171,51 @@ void ops_linear_relu_forward(float *out, const float *inp, const float *w, const
             for (int j = 0; j < OC; j++) o[j] = o[j] > 0.0f ? o[j] : 0.0f;
         }
     }
+}
+
+/* Threads split the columns (blocks of 16): each sums its columns over all rows in row
+ * order, so the result does not depend on the thread count, and no partial sums need a
+ * buffer. dout is only written when y != NULL. */
+#define BIAS_GRAD_TILE 1024
+void ops_bias_grad(float *db, float *dout, const float *y, int64_t N, int OC) {
+    if (N <= 0 || OC <= 0) return;
+    int nt = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel() && N * OC > 32768) nt = omp_get_max_threads();
+#endif
+    int chunk = ((OC + nt - 1) / nt + 15) / 16 * 16;
+    int nblk = (OC + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(nblk) schedule(static, 1) if (nblk > 1)
+    for (int blk = 0; blk < nblk; blk++) {
+        const int jb = blk * chunk, je = OC - jb < chunk ? OC : jb + chunk;
+        for (int j0 = jb; j0 < je; j0 += BIAS_GRAD_TILE) { /* bounded stack: tiles of columns */
+            const int nj = je - j0 < BIAS_GRAD_TILE ? je - j0 : BIAS_GRAD_TILE;
+            float acc[BIAS_GRAD_TILE];
+            memset(acc, 0, sizeof(float) * (size_t)nj);
+            for (int64_t n = 0; n < N; n++) {
+                float *g = dout + n * OC + j0;
+                if (y) {
+                    const float *yr = y + n * OC + j0;
+                    for (int j = 0; j < nj; j++) {
+                        g[j] = yr[j] > 0.0f ? g[j] : 0.0f;
+                        acc[j] += g[j];
+                    }
+                } else {
+                    for (int j = 0; j < nj; j++) acc[j] += g[j];
+                }
+            }
+            for (int j = 0; j < nj; j++) db[j0 + j] += acc[j];
+        }
+    }
+}
+
+void ops_bias_grad_ref(float *db, float *dout, const float *y, int64_t N, int OC) {
+    for (int64_t n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            float *g = dout + n * OC + o;
+            if (y && !(y[n * OC + o] > 0.0f)) *g = 0.0f;
+            db[o] += *g;
+        }
 }
 
 void ops_relu_mask_inplace(float *dy, const float *y, int64_t n) {

@@ -21,6 +21,11 @@ void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dou
  * product. relu_mask_inplace: dy[i] = 0 where y[i] <= 0 (the relu backward on the output). */
 void ops_linear_relu_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
 void ops_relu_mask_inplace(float *dy, const float *y, int64_t n);
+/* Bias gradient db[OC] += sum_n dout[n, :] over dout[N, OC]; with y != NULL the relu mask
+ * is applied first, in place (dout[n, j] = 0 where y[n, j] <= 0): the relu backward and the
+ * bias gradient of linear_relu in one pass. dout is not written when y == NULL. */
+void ops_bias_grad(float *db, float *dout, const float *y, int64_t N, int OC);
+void ops_bias_grad_ref(float *db, float *dout, const float *y, int64_t N, int OC);
 
 /* c[M,N] = alpha * op(a) . op(b) + beta * c; a is [M,K] (or [K,M] if ta), b is [K,N]
  * (or [N,K] if tb). Leading dimensions are the natural ones of the stored matrices. */
