@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "mgsd/mgsd.h"
+#include "ops/blas.h"
 
 static const cli_command commands[] = {
 #define CLI_CMD(name, fn, help) {name, fn, help},
@@ -30,7 +31,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("mgsd %s\n", mgsd_version());
+        printf("mgsd %s (matrix products: %s)\n", mgsd_version(), ops_blas_name());
         return 0;
     }
     for (int i = 0; i < n_commands; i++)

@@ -17,6 +17,10 @@ expect_err() { # pattern: the last command's stderr must contain it
     if grep -q -- "$1" "$T/err"; then ok "stderr mentions '$1'"; else bad "stderr lacks '$1':"; cat "$T/err"; fi
 }
 
+# --version names the matrix-product library the binary was built with.
+expect_rc 0 "mgsd --version" "$MGSD" --version
+if grep -Eq "^mgsd [0-9.]+ \(matrix products: (oneDNN|OpenBLAS|none)" "$T/out"; then ok "version names the library"; else bad "version line: $(cat "$T/out")"; fi
+
 # The model: SASRec when registered, else the first registered model.
 MODEL=$("$MGSD" train --help | awk '/^models/{f=1;next} f&&NF{print $1}' | grep -x -i sasrec || true)
 [ -n "$MODEL" ] || MODEL=$("$MGSD" train --help | awk '/^models/{f=1;next} f&&NF{print $1; exit}')

@@ -70,7 +70,7 @@ float mgsd_rng_normal(mgsd_rng *r);
 void mgsd_rng_shuffle_i32(mgsd_rng *r, int32_t *a, size_t n);
 
 /* ---- threads -------------------------------------------------------------------
- * One knob for both OpenMP and OpenBLAS. n <= 0 means "all cores". */
+ * One knob for both OpenMP and the matrix-product library. n <= 0 means "all cores". */
 mgsd_status mgsd_set_num_threads(int n);
 int mgsd_get_num_threads(void);
 
