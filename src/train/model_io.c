@@ -217,11 +217,12 @@ mgsd_status model_scorer_fn(void *scorer, const mgsd_batch *batch, float *scores
         mgsd_batch sub = *batch;
         sub.B = nb;
         sub.capacity = nb;
-        sub.users = batch->users + r0;
-        sub.targets = batch->targets + r0;
-        sub.lens = batch->lens + r0;
-        sub.full_lens = batch->full_lens + r0;
-        sub.padded = batch->padded + (int64_t)r0 * batch->L;
+        /* views of the rows r0.. (a batch built by hand may leave arrays it does not use NULL) */
+        sub.users = batch->users ? batch->users + r0 : NULL;
+        sub.targets = batch->targets ? batch->targets + r0 : NULL;
+        sub.lens = batch->lens ? batch->lens + r0 : NULL;
+        sub.full_lens = batch->full_lens ? batch->full_lens + r0 : NULL;
+        sub.padded = batch->padded ? batch->padded + (int64_t)r0 * batch->L : NULL;
         sub.offs = offs;
         sub.items = batch->items + base;
         st = s->model->vt->scores(s->model, t, &sub, scores + (int64_t)r0 * n_items);
