@@ -19,10 +19,10 @@
 
 static volatile sig_atomic_t g_interrupted = 0;
 
+/* SIGINT (Ctrl-C) and SIGTERM: stop at the next step and save the resumable checkpoint. */
 static void on_sigint(int sig) {
-    (void)sig;
     g_interrupted = 1;
-    signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills immediately */
+    signal(sig, SIG_DFL); /* a second signal kills immediately */
 }
 
 static int poll_interrupt(void *u) {
@@ -284,14 +284,16 @@ int cli_cmd_train(int argc, char **argv) {
     for (int i = 0; i < s.eval.n_ks; i++) has10 |= s.eval.ks[i] == 10;
     if (!has10) p.kshow = s.eval.ks[s.eval.n_ks - 1];
     trainer_callbacks cb = {&p, on_step, on_epoch, on_valid_begin, NULL};
-    struct sigaction sa, old;
+    struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     cb.interrupted = poll_interrupt;
     st = trainer_fit(t, &cb);
-    sigaction(SIGINT, &old, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (p.tty) fprintf(stderr, "\r\033[K");
     if (st == MGSD_ERR_INTERRUPTED) {
         fprintf(stderr, "mgsd: interrupted: saved %s (continue with --resume=%s)\n", last, last);

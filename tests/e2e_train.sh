@@ -89,6 +89,14 @@ N=$(grep -c "^epoch" "$T/out")
 expect_rc 0 "resume" "$MGSD" train --resume="$T/int/$MODEL-last.ckpt" --epochs=$((N + 1)) --checkpoint-dir="$T/int"
 grep -q "^resuming" "$T/out" && ok "resume message" || bad "resume output"
 
+# SIGTERM is handled like Ctrl-C
+"$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=100000 --stopping_step=100000 --checkpoint-dir="$T/term" >"$T/out" 2>"$T/err" &
+pid=$!
+for _ in $(seq 50); do grep -q "^epoch 0" "$T/out" && break; sleep 0.1; done
+kill -TERM $pid; wait $pid; rc=$?
+[ "$rc" = 130 ] && ok "SIGTERM exits 130" || { bad "SIGTERM rc $rc"; cat "$T/err"; }
+[ -f "$T/term/$MODEL-last.ckpt" ] && ok "last checkpoint on SIGTERM" || bad "no last checkpoint on SIGTERM"
+
 # Resume is bit-exact with the real model: 2 epochs straight == 1 epoch + resume 1 epoch
 if command -v python3 >/dev/null; then
     PY="python3 $(dirname "$0")/ckpt_section.py"
@@ -99,6 +107,23 @@ if command -v python3 >/dev/null; then
         a=$($PY "$T/r2/$MODEL-last.ckpt" $sec); b=$($PY "$T/r1/$MODEL-last.ckpt" $sec)
         [ -n "$a" ] && [ "$a" = "$b" ] && ok "resume bit-exact: $sec" || bad "resume differs in $sec"
     done
+    # A run killed without warning (SIGKILL) resumes from the checkpoint written at the end
+    # of every epoch and ends where a straight run of as many epochs ends. (The kill lands
+    # after N epoch lines; the checkpoint holds N or N - 1 epochs; both resume to N + 1.)
+    "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=100000 --stopping_step=100000 --checkpoint-dir="$T/k" >"$T/out" 2>"$T/err" &
+    pid=$!
+    for _ in $(seq 100); do grep -q "^epoch 1" "$T/out" && break; sleep 0.1; done
+    kill -KILL $pid; wait $pid 2>/dev/null
+    N=$(grep -c "^epoch" "$T/out")
+    if [ -f "$T/k/$MODEL-last.ckpt" ] && [ "$N" -ge 1 ]; then
+        ok "per-epoch checkpoint survives SIGKILL ($N epochs printed)"
+        "$MGSD" train --resume="$T/k/$MODEL-last.ckpt" --epochs=$((N + 1)) --checkpoint-dir="$T/k" >"$T/out2" 2>&1
+        "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=$((N + 1)) --stopping_step=100000 --checkpoint-dir="$T/r3" >/dev/null 2>&1
+        a=$($PY "$T/r3/$MODEL-last.ckpt" params); b=$($PY "$T/k/$MODEL-last.ckpt" params)
+        [ -n "$a" ] && [ "$a" = "$b" ] && ok "resume after SIGKILL bit-exact" || { bad "resume after SIGKILL differs"; cat "$T/out2"; }
+    else
+        bad "no checkpoint after SIGKILL"
+    fi
 fi
 
 echo "$fails failed"

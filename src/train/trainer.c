@@ -487,6 +487,9 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         cJSON_AddItemToArray(t->history, rec);
         if (ei.improved && t->best_path) MGSD_TRY(save(t, t->best_path, 0));
         if (cb->on_epoch) cb->on_epoch(cb->user, &ei);
+        /* The resumable checkpoint after every epoch too: a run killed without warning
+         * (SIGKILL, a lost machine) loses at most the epoch in progress. */
+        if (t->last_path && !t->st.finished && t->st.epoch < t->s.epochs) MGSD_TRY(save(t, t->last_path, 1));
     }
     if (t->last_path) MGSD_TRY(save(t, t->last_path, 1));
     return MGSD_OK;
