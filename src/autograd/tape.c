@@ -94,7 +94,10 @@ int32_t *ag_scratch_i32(mgsd_tape *t, int64_t n) {
     return p;
 }
 
-mgsd_tensor *ag_new(mgsd_tape *t, int ndim, const int *shape, int need_grad) {
+/* need_grad: 0 none, 1 zeroed now, 2 left unzeroed: an op output whose node run_backward
+ * zeroes right before the backward pass (one pass over the gradients, in parallel and
+ * close to their first use, instead of a memset per tensor during the forward pass). */
+static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, int need_grad) {
     if (ndim < 1 || ndim > AG_MAX_DIMS)
         return ag_fail(t, MGSD_ERR_SHAPE, "tensor rank %d outside 1..%d", ndim, AG_MAX_DIMS);
     for (int i = 0; i < ndim; i++)
@@ -108,10 +111,15 @@ mgsd_tensor *ag_new(mgsd_tape *t, int ndim, const int *shape, int need_grad) {
     x->grad = NULL;
     if (!x->data) return NULL;
     if (need_grad) {
-        x->grad = mgsd_arena_calloc(&t->arena, (size_t)x->n * sizeof(float));
+        size_t bytes = (size_t)x->n * sizeof(float);
+        x->grad = need_grad == 1 ? mgsd_arena_calloc(&t->arena, bytes) : mgsd_arena_alloc(&t->arena, bytes);
         if (!x->grad) return ag_fail(t, MGSD_ERR_NOMEM, "out of memory for a gradient");
     }
     return x;
+}
+
+mgsd_tensor *ag_new(mgsd_tape *t, int ndim, const int *shape, int need_grad) {
+    return new_tensor(t, ndim, shape, need_grad ? 1 : 0);
 }
 
 mgsd_tensor *ag_new2(mgsd_tape *t, int d0, int d1, int need_grad) {
@@ -127,7 +135,7 @@ int ag_needs_grad(const mgsd_tape *t, mgsd_tensor *const *ins, int n) {
 }
 
 mgsd_tensor *ag_out(mgsd_tape *t, int ndim, const int *shape, mgsd_tensor *const *ins, int n_in) {
-    return ag_new(t, ndim, shape, ag_needs_grad(t, ins, n_in));
+    return new_tensor(t, ndim, shape, ag_needs_grad(t, ins, n_in) ? 2 : 0);
 }
 
 ag_node *ag_record(mgsd_tape *t, int op, mgsd_tensor *out) {
@@ -150,11 +158,33 @@ ag_node *ag_record(mgsd_tape *t, int op, mgsd_tensor *out) {
 
 static mgsd_status run_backward(mgsd_tape *t);
 
+/* Zero the gradient of every recorded node's output (ag_out leaves them unzeroed). Large
+ * ones are split over the threads. */
+static void zero_node_grads(mgsd_tape *t) {
+    for (int k = 0; k < t->n_nodes; k++) {
+        mgsd_tensor *y = t->nodes[k].out;
+        if (!y || !y->grad) continue;
+        int64_t n = y->n;
+        if (n < (1 << 16)) {
+            memset(y->grad, 0, sizeof(float) * (size_t)n);
+            continue;
+        }
+        const int64_t chunk = 1 << 14;
+        float *g = y->grad;
+#pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < (n + chunk - 1) / chunk; c++) {
+            int64_t i0 = c * chunk, m = n - i0 < chunk ? n - i0 : chunk;
+            memset(g + i0, 0, sizeof(float) * (size_t)m);
+        }
+    }
+}
+
 mgsd_status ag_backward(mgsd_tape *t, mgsd_tensor *loss) {
     if (t->status != MGSD_OK) return ag_status(t);
     if (!loss) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward: loss is NULL");
     if (loss->n != 1) return mgsd_error(MGSD_ERR_SHAPE, "ag_backward: loss has %lld elements, expected a scalar", (long long)loss->n);
     if (!loss->grad) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward: loss does not depend on any parameter");
+    zero_node_grads(t);
     loss->grad[0] += 1.0f;
     return run_backward(t);
 }
@@ -163,6 +193,7 @@ mgsd_status ag_backward_seeded(mgsd_tape *t, mgsd_tensor *out, const float *dout
     if (t->status != MGSD_OK) return ag_status(t);
     if (!out || !dout) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward_seeded: NULL argument");
     if (!out->grad) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward_seeded: output does not depend on any parameter");
+    zero_node_grads(t);
     for (int64_t i = 0; i < out->n; i++) out->grad[i] += dout[i];
     return run_backward(t);
 }
