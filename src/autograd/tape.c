@@ -94,10 +94,13 @@ int32_t *ag_scratch_i32(mgsd_tape *t, int64_t n) {
     return p;
 }
 
-/* need_grad: 0 none, 1 zeroed now, 2 left unzeroed: an op output whose node run_backward
- * zeroes right before the backward pass (one pass over the gradients, in parallel and
- * close to their first use, instead of a memset per tensor during the forward pass). */
-static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, int need_grad) {
+/* Gradient of a new tensor: none, zeroed now (leaves made with ag_new), or left unzeroed
+ * (op outputs from ag_out, which always get a node: zero_node_grads clears them right
+ * before the backward pass, in one threaded pass close to their first use, instead of a
+ * memset per tensor during the forward pass). */
+typedef enum { GRAD_NONE, GRAD_ZEROED, GRAD_ZEROED_AT_BACKWARD } grad_init;
+
+static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, grad_init need_grad) {
     if (ndim < 1 || ndim > AG_MAX_DIMS)
         return ag_fail(t, MGSD_ERR_SHAPE, "tensor rank %d outside 1..%d", ndim, AG_MAX_DIMS);
     for (int i = 0; i < ndim; i++)
@@ -110,16 +113,16 @@ static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, int nee
     x->data = ag_scratch(t, x->n);
     x->grad = NULL;
     if (!x->data) return NULL;
-    if (need_grad) {
+    if (need_grad != GRAD_NONE) {
         size_t bytes = (size_t)x->n * sizeof(float);
-        x->grad = need_grad == 1 ? mgsd_arena_calloc(&t->arena, bytes) : mgsd_arena_alloc(&t->arena, bytes);
+        x->grad = need_grad == GRAD_ZEROED ? mgsd_arena_calloc(&t->arena, bytes) : mgsd_arena_alloc(&t->arena, bytes);
         if (!x->grad) return ag_fail(t, MGSD_ERR_NOMEM, "out of memory for a gradient");
     }
     return x;
 }
 
 mgsd_tensor *ag_new(mgsd_tape *t, int ndim, const int *shape, int need_grad) {
-    return new_tensor(t, ndim, shape, need_grad ? 1 : 0);
+    return new_tensor(t, ndim, shape, need_grad ? GRAD_ZEROED : GRAD_NONE);
 }
 
 mgsd_tensor *ag_new2(mgsd_tape *t, int d0, int d1, int need_grad) {
@@ -135,7 +138,7 @@ int ag_needs_grad(const mgsd_tape *t, mgsd_tensor *const *ins, int n) {
 }
 
 mgsd_tensor *ag_out(mgsd_tape *t, int ndim, const int *shape, mgsd_tensor *const *ins, int n_in) {
-    return new_tensor(t, ndim, shape, ag_needs_grad(t, ins, n_in) ? 2 : 0);
+    return new_tensor(t, ndim, shape, ag_needs_grad(t, ins, n_in) ? GRAD_ZEROED_AT_BACKWARD : GRAD_NONE);
 }
 
 ag_node *ag_record(mgsd_tape *t, int op, mgsd_tensor *out) {
