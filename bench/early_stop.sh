@@ -24,7 +24,10 @@ for d in sys.argv[1:]:
     r = json.load(open(p))
     ep = r.get('epochs', [])
     sec = sum(e.get('train_seconds', 0) for e in ep) / max(1, len(ep))
-    rows.append((r['model'], os.path.basename(r['config'].get('dataset', '?')), r['config'].get('seed'),
+    name = r['model']
+    if name == 'MGSD' and r['config'].get('sub_model', 'BERT4Rec') != 'BERT4Rec':
+        name += '-' + r['config']['sub_model']
+    rows.append((name, os.path.basename(r['config'].get('dataset', '?')), r['config'].get('seed'),
                  len(ep), r.get('best_epoch', -1), r['best_valid'].get('hit@20', 0),
                  r['test'].get('hit@10', 0), r['test'].get('ndcg@10', 0), r['test'].get('hit@20', 0), sec,
                  r.get('stopped_early', False)))
@@ -56,9 +59,14 @@ shift $(( $# >= 3 ? 3 : 2 ))
 lc=$(echo "$model" | tr '[:upper:]' '[:lower:]')
 cfg=()
 [ -f "$here/bench/configs/${lc}_ref.yaml" ] && cfg=(--config="$here/bench/configs/${lc}_ref.yaml")
+# An MGSD run with a non-default sub-model gets its own directory: MGSD-SASRec-<dataset>-<seed>.
+tag=$model
+for a in "$@"; do
+  case $a in --sub_model=*) [ "${a#--sub_model=}" != BERT4Rec ] && tag="$model-${a#--sub_model=}" ;; esac
+done
 dirs=()
 for s in $seeds; do
-  d="$out/$model-$(basename "${data%.*}")-$s"
+  d="$out/$tag-$(basename "${data%.*}")-$s"
   mkdir -p "$d"
   echo "== $model $(basename "$data") seed $s -> $d" >&2
   "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" "$@" \

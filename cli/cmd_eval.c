@@ -109,6 +109,53 @@ int cli_create_model(cli_loaded *l, const char *section) {
     return 0;
 }
 
+/* Injected-noise detection: the MGSD discriminator's clean margins of every token
+ * the scorer sees, with the injector's labels. */
+typedef struct injected_detection {
+    mgsd_model *model;
+    mgsd_tape *tape;
+    float *clean;
+    uint8_t *label;
+    int64_t n, cap;
+} injected_detection;
+
+static mgsd_status observe_injected(void *ctx, const mgsd_batch *b, const uint8_t *injected) {
+    injected_detection *d = ctx;
+    int64_t ntok = b->offs[b->B];
+    if (d->n + ntok > d->cap) {
+        int64_t cap = d->cap * 2 > d->n + ntok ? d->cap * 2 : d->n + ntok;
+        float *c = realloc(d->clean, sizeof(float) * (size_t)cap);
+        if (c) d->clean = c;
+        uint8_t *l = c ? realloc(d->label, (size_t)cap) : NULL;
+        if (l) d->label = l;
+        if (!c || !l) return MGSD_ERR_NOMEM;
+        d->cap = cap;
+    }
+    MGSD_TRY(mgsd_batch_clean_scores(d->model, d->tape, b, d->clean + d->n));
+    memcpy(d->label + d->n, injected, (size_t)ntok);
+    d->n += ntok;
+    return MGSD_OK;
+}
+
+static void print_noise_report(const char *what, const mgsd_noise_report *nr) {
+    printf("noise detection (%s): %lld history items, %lld noise, %lld flagged (p_clean < 0.5), AUC of the clean margin\n"
+           "  precision %.4f  recall %.4f  f1 %.4f  AUC %.4f\n",
+           what, (long long)nr->n, (long long)nr->n_noise, (long long)nr->n_flagged, nr->precision, nr->recall,
+           nr->f1, nr->auc);
+}
+
+static void json_noise_report(cJSON *o, const char *key, const char *labels, const mgsd_noise_report *nr) {
+    cJSON *nd = cJSON_AddObjectToObject(o, key);
+    if (labels) cJSON_AddStringToObject(nd, "labels", labels);
+    cJSON_AddNumberToObject(nd, "interactions", (double)nr->n);
+    cJSON_AddNumberToObject(nd, "noise", (double)nr->n_noise);
+    cJSON_AddNumberToObject(nd, "flagged", (double)nr->n_flagged);
+    cJSON_AddNumberToObject(nd, "precision", nr->precision);
+    cJSON_AddNumberToObject(nd, "recall", nr->recall);
+    cJSON_AddNumberToObject(nd, "f1", nr->f1);
+    cJSON_AddNumberToObject(nd, "auc", nr->auc);
+}
+
 static void eval_usage(FILE *f) {
     fprintf(f, "usage: mgsd eval --checkpoint=FILE [--dataset=PATH] [--split=test|valid] [--json]\n"
                "                 [--inject-noise=R] [--noise-seed=S] [--noise-labels=FILE] [--key=value ...]\n\n"
@@ -117,7 +164,8 @@ static void eval_usage(FILE *f) {
                "stored filters and must have the same id maps. --key=value overrides evaluation keys such as\n"
                "--topk=[1,5,10] or --eval_batch_size=512.\n"
                "--inject-noise=R (0..1) inserts round(R x len) random items at random positions of every\n"
-               "evaluation history before scoring (seeded by --noise-seed, default the run's seed).\n"
+               "evaluation history before scoring (seeded by --noise-seed, default the run's seed); for\n"
+               "MGSD checkpoints the discriminator is also scored at finding the inserted items.\n"
                "For MGSD checkpoints, when ground-truth noise labels exist (--noise-labels, default\n"
                "DATASET.noise as written by `mgsd synth`), the discriminator's precision, recall and AUC\n"
                "at detecting the planted noise items are reported too.\n");
@@ -188,19 +236,31 @@ int cli_cmd_eval(int argc, char **argv) {
     mgsd_eval_result r;
     model_scorer sc = {l.model, &tape};
     mgsd_noise_injector *inj = NULL;
-    if (st == MGSD_OK && inject > 0)
+    int is_mgsd = !strcasecmp(l.ck.model_name, "MGSD");
+    injected_detection det = {l.model, &tape, NULL, NULL, 0, 0};
+    if (st == MGSD_OK && inject > 0) {
         st = mgsd_noise_injector_init(&inj, model_scorer_fn, &sc, inject, l.ck.n_items, s.max_len, s.eval.batch_size,
                                       have_seed ? noise_seed : s.seed);
+        if (st == MGSD_OK && is_mgsd) mgsd_noise_injector_observe(inj, observe_injected, &det);
+    }
     if (st == MGSD_OK)
         st = mgsd_eval_run(l.ds, strcmp(split, "test") ? MGSD_SPLIT_VALID : MGSD_SPLIT_TEST,
                            inj ? mgsd_noise_injector_score : model_scorer_fn, inj ? (void *)inj : (void *)&sc, &s.eval, &r);
     int64_t inserted = inj ? mgsd_noise_injector_inserted(inj) : 0;
     mgsd_noise_injector_free(inj);
+    mgsd_noise_report inr;
+    int have_injected = 0;
+    if (st == MGSD_OK && det.n > 0) {
+        st = mgsd_eval_noise(det.clean, det.label, det.n, 0.0, &inr);
+        have_injected = st == MGSD_OK;
+    }
+    free(det.clean);
+    free(det.label);
     /* noise detection against planted labels (MGSD only) */
     int have_noise = 0;
     mgsd_noise_report nr;
     char def[4096];
-    if (st == MGSD_OK && !strcasecmp(l.ck.model_name, "MGSD")) {
+    if (st == MGSD_OK && is_mgsd) {
         const char *dpath = dataset ? dataset : l.ck.data_path;
         if (!labels_path && dpath) {
             snprintf(def, sizeof def, "%s.noise", dpath);
@@ -213,8 +273,8 @@ int cli_cmd_eval(int argc, char **argv) {
             float *clean = malloc(sizeof(float) * ((size_t)n + 1));
             st = lab && clean ? mgsd_data_read_noise_labels(labels_path, &row_labels, &n_rows) : MGSD_ERR_NOMEM;
             if (st == MGSD_OK) st = mgsd_dataset_map_row_labels(l.ds, row_labels, n_rows, lab);
-            if (st == MGSD_OK) st = mgsd_clean_probabilities(l.model, &tape, l.ds, clean);
-            if (st == MGSD_OK) st = mgsd_eval_noise(clean, lab, n, 0.5, &nr);
+            if (st == MGSD_OK) st = mgsd_clean_scores(l.model, &tape, l.ds, clean);
+            if (st == MGSD_OK) st = mgsd_eval_noise(clean, lab, n, 0.0, &nr);
             if (st == MGSD_OK) have_noise = 1;
             mgsd_data_free_labels(row_labels);
             free(lab);
@@ -241,17 +301,8 @@ int cli_cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "inject_noise", inject);
             cJSON_AddNumberToObject(o, "inserted_items", (double)inserted);
         }
-        if (have_noise) {
-            cJSON *nd = cJSON_AddObjectToObject(o, "noise_detection");
-            cJSON_AddStringToObject(nd, "labels", labels_path);
-            cJSON_AddNumberToObject(nd, "interactions", (double)nr.n);
-            cJSON_AddNumberToObject(nd, "noise", (double)nr.n_noise);
-            cJSON_AddNumberToObject(nd, "flagged", (double)nr.n_flagged);
-            cJSON_AddNumberToObject(nd, "precision", nr.precision);
-            cJSON_AddNumberToObject(nd, "recall", nr.recall);
-            cJSON_AddNumberToObject(nd, "f1", nr.f1);
-            cJSON_AddNumberToObject(nd, "auc", nr.auc);
-        }
+        if (have_noise) json_noise_report(o, "noise_detection", labels_path, &nr);
+        if (have_injected) json_noise_report(o, "injected_noise_detection", NULL, &inr);
         char *txt = cJSON_PrintUnformatted(o);
         if (txt) printf("%s\n", txt);
         cJSON_free(txt);
@@ -265,11 +316,8 @@ int cli_cmd_eval(int argc, char **argv) {
         for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
         if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
-        if (have_noise)
-            printf("noise detection (%s): %lld interactions, %lld planted noise, %lld flagged (p_clean <= 0.5)\n"
-                   "  precision %.4f  recall %.4f  f1 %.4f  AUC %.4f\n",
-                   labels_path, (long long)nr.n, (long long)nr.n_noise, (long long)nr.n_flagged, nr.precision,
-                   nr.recall, nr.f1, nr.auc);
+        if (have_noise) print_noise_report(labels_path, &nr);
+        if (have_injected) print_noise_report("injected items, evaluation histories", &inr);
     }
     cli_loaded_free(&l);
     return 0;

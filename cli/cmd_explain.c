@@ -61,7 +61,7 @@ int cli_cmd_explain(int argc, char **argv) {
     mgsd_status st = mgsd_batch_init(&b, 1, s.max_len);
     if (st == MGSD_OK) st = ag_tape_init(&tape, 1 << 24, s.seed);
     if (st == MGSD_OK) st = mgsd_batch_append(&b, 0, 0, h, shown);
-    mgsd_explanation ex = {K, clean, keep, w, ro, sel};
+    mgsd_explanation ex = {K, clean, keep, w, ro, sel, NULL};
     if (st == MGSD_OK) st = mgsd_explain(l.model, &tape, &b, &ex);
     model_scorer sc = {l.model, &tape};
     if (st == MGSD_OK) st = model_scorer_fn(&sc, &b, scores);

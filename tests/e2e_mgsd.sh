@@ -44,6 +44,12 @@ has '"inject_noise"' out
 has '"noise_detection"' out
 python3 -c "import json; d=json.load(open('$T/out')); n=d['noise_detection']; assert 0<=n['auc']<=1 and n['noise']>0 and d['inserted_items']>0" \
     && ok "noise report values" || bad "noise report values"
+python3 -c "
+import json; d=json.load(open('$T/out')); n=d['injected_noise_detection']
+assert 0 <= n['auc'] <= 1 and 0 < n['noise'] <= d['inserted_items'] and n['interactions'] > n['noise'], n" \
+    && ok "injected-noise detection: labels count the inserted items the scorer saw" || bad "injected-noise detection values"
+expect_rc 0 "eval --inject-noise text report" "$MGSD" eval --checkpoint="$CK" --inject-noise=0.2
+has "noise detection (injected items" out
 expect_rc 0 "eval --inject-noise=0 equals plain eval" "$MGSD" eval --checkpoint="$CK" --inject-noise=0
 grep -v "histories with injected\|noise detection\|precision\|split of" "$T/out" > "$T/a"
 "$MGSD" eval --checkpoint="$CK" 2>/dev/null | grep -v "noise detection\|precision\|split of" > "$T/b"

@@ -20,6 +20,41 @@ static mgsd_status record(void *model, const mgsd_batch *b, float *scores) {
     return MGSD_OK;
 }
 
+typedef struct observed {
+    int calls, B;
+    int32_t items[4096], offs[64];
+    uint8_t injected[4096];
+} observed;
+
+static mgsd_status observe(void *ctx, const mgsd_batch *b, const uint8_t *injected) {
+    observed *o = ctx;
+    o->calls++;
+    o->B = b->B;
+    memcpy(o->offs, b->offs, sizeof(int32_t) * (size_t)(b->B + 1));
+    memcpy(o->items, b->items, sizeof(int32_t) * (size_t)b->offs[b->B]);
+    memcpy(o->injected, injected, (size_t)b->offs[b->B]);
+    return MGSD_OK;
+}
+
+static mgsd_status refuse(void *ctx, const mgsd_batch *b, const uint8_t *injected) {
+    (void)ctx, (void)b, (void)injected;
+    return mgsd_error(MGSD_ERR_INVALID_ARG, "observer refused");
+}
+
+/* The tokens of row r not labelled injected, in order, must be exactly the newest
+ * originals of h (len n); returns the number of injected labels, -1 on mismatch. */
+static int check_row(const observed *o, int r, const int32_t *h, int n) {
+    int32_t orig[64];
+    int no = 0, ni = 0;
+    for (int32_t i = o->offs[r]; i < o->offs[r + 1]; i++) {
+        if (o->injected[i] > 1) return -1;
+        if (o->injected[i]) ni++;
+        else orig[no++] = o->items[i];
+    }
+    if (no > n || memcmp(orig, h + (n - no), sizeof(int32_t) * (size_t)no) != 0) return -1;
+    return ni;
+}
+
 /* Is a (len na) a subsequence of b (len nb)? */
 static int subseq(const int32_t *a, int na, const int32_t *b, int nb) {
     int i = 0;
@@ -63,6 +98,24 @@ int main(void) {
     CHECK_OK(mgsd_noise_injector_init(&inj, record, &s2, 0.0, N, L, 4, 1));
     CHECK_OK(mgsd_noise_injector_score(inj, &b, scores));
     CHECK(memcmp(s2.items, b.items, sizeof(int32_t) * (size_t)b.offs[3]) == 0);
+    mgsd_noise_injector_free(inj);
+    /* observer: labels mark exactly the inserted tokens of the batch the scorer sees */
+    observed ob = {0};
+    CHECK_OK(mgsd_noise_injector_init(&inj, record, &s2, 0.2, N, L, 4, 42));
+    mgsd_noise_injector_observe(inj, observe, &ob);
+    CHECK_OK(mgsd_noise_injector_score(inj, &b, scores));
+    CHECK_INT_EQ(ob.calls, 1);
+    CHECK_INT_EQ(ob.B, 3);
+    CHECK(memcmp(ob.items, s1.items, sizeof(int32_t) * (size_t)s1.offs[3]) == 0); /* same seed, same noise */
+    CHECK(memcmp(ob.offs, s2.offs, sizeof(int32_t) * 4) == 0);
+    CHECK_INT_EQ(check_row(&ob, 0, h0, 5), 1);
+    int ni1 = check_row(&ob, 1, h1, 10);
+    CHECK(ni1 >= 0 && ni1 <= 2); /* 2 inserted into 12, newest 10 kept */
+    CHECK_INT_EQ(check_row(&ob, 2, h2, 1), 0);
+    /* an observer's error stops scoring */
+    mgsd_noise_injector_observe(inj, refuse, NULL);
+    CHECK_STATUS(mgsd_noise_injector_score(inj, &b, scores), MGSD_ERR_INVALID_ARG);
+    CHECK_CONTAINS(mgsd_last_error(), "refused");
     mgsd_noise_injector_free(inj);
     /* bad arguments */
     CHECK_STATUS(mgsd_noise_injector_init(&inj, record, &s2, 1.5, N, L, 4, 1), MGSD_ERR_INVALID_ARG);

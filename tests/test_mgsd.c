@@ -1,6 +1,8 @@
 /* MGSD-WSS model: gradient checks of each loss term and the total on a tiny
  * configuration, weak-supervision augmentation labels, temperatures, deterministic
  * inference, ablation switches, sub-models, configuration errors. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/mgsd.h"
@@ -223,6 +225,41 @@ static void test_behaviour(void) {
     int finite = 1;
     for (int i = 0; i < B * N_ITEMS; i++) finite &= isfinite(s1[i]);
     CHECK(finite);
+    /* explanation: the clean margin is ln(p0 / (1 - p0)) and keep = (margin > 0) */
+    {
+        int ntok = b.offs[B];
+        float p0[B * L], keep[B * L], mg[B * L], mg2[B * L];
+        mgsd_explanation ex = {.clean = p0, .keep = keep, .margin = mg};
+        CHECK_OK(mgsd_explain(&m, &t, &b, &ex));
+        int ok_margin = 1, ok_keep = 1;
+        for (int i = 0; i < ntok; i++) {
+            ok_margin &= fabs(mg[i] - log(p0[i] / (1.0 - p0[i]))) < 1e-4 * (1 + fabs(mg[i]));
+            ok_keep &= keep[i] == (mg[i] > 0 ? 1.0f : 0.0f) || fabs(mg[i]) < 1e-6;
+        }
+        CHECK(ok_margin);
+        CHECK(ok_keep);
+        /* the batch helper gives the same margins, also through its chunked path (> 256 rows) */
+        CHECK_OK(mgsd_batch_clean_scores(&m, &t, &b, mg2));
+        CHECK(memcmp(mg, mg2, sizeof(float) * (size_t)ntok) == 0);
+        enum { BIG = 300 };
+        mgsd_batch big;
+        CHECK_OK(mgsd_batch_init(&big, BIG, L));
+        for (int r = 0; r < BIG; r++) {
+            int row = r % B;
+            mgsd_batch_append(&big, b.users[row], b.targets[row], b.items + b.offs[row], b.offs[row + 1] - b.offs[row]);
+        }
+        float *bm = malloc(sizeof(float) * (size_t)big.offs[BIG]);
+        CHECK_OK(mgsd_batch_clean_scores(&m, &t, &big, bm));
+        int same = 1;
+        for (int r = 0; r < BIG; r++)
+            for (int32_t i = big.offs[r]; i < big.offs[r + 1]; i++)
+                same &= fabsf(bm[i] - mg[b.offs[r % B] + (i - big.offs[r])]) <= 1e-5f * (1 + fabsf(bm[i]));
+        CHECK(same);
+        free(bm);
+        mgsd_batch_free(&big);
+        t.training = 0;
+        t.grad_enabled = 0;
+    }
     /* a training step allocates nothing once warm */
     t.training = 1;
     t.grad_enabled = 1;

@@ -107,9 +107,10 @@ mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, siz
 mgsd_status mgsd_eval_topk(const float *scores, int32_t n_items, int k, const int32_t *exclude,
                            int32_t n_exclude, int32_t *ids, float *top_scores, int *n_out);
 
-/* Noise detection: clean_prob[i] is the model's probability that interaction i is clean,
- * is_noise[i] the ground truth (1 = planted noise). An interaction is flagged as noise
- * when clean_prob < threshold (0.5). AUC is of the noise score 1 - clean_prob against
+/* Noise detection: clean[i] is the model's clean score of interaction i (a probability
+ * with threshold 0.5, or any increasing transform of it with the matching threshold, such
+ * as a logit margin with 0), is_noise[i] the ground truth (1 = noise). An interaction is
+ * flagged as noise when clean < threshold. AUC is of the noise score -clean against
  * is_noise, exact (Mann-Whitney U with ties counting 1/2); NaN when a class is empty.
  * precision = TP / flagged (0 if nothing flagged), recall = TP / noisy (0 if no noise). */
 typedef struct mgsd_noise_report {
@@ -118,7 +119,7 @@ typedef struct mgsd_noise_report {
     double precision, recall, f1, auc;
 } mgsd_noise_report;
 
-mgsd_status mgsd_eval_noise(const float *clean_prob, const uint8_t *is_noise, int64_t n, double threshold,
+mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t n, double threshold,
                             mgsd_noise_report *out);
 
 /* ---- robustness: noise injected into evaluation histories --------------------------
@@ -134,6 +135,12 @@ mgsd_status mgsd_noise_injector_init(mgsd_noise_injector **out, mgsd_score_fn in
 mgsd_status mgsd_noise_injector_score(void *injector, const mgsd_batch *batch, float *scores);
 /* Items inserted so far (for reports). */
 int64_t mgsd_noise_injector_inserted(const mgsd_noise_injector *inj);
+/* Optional observer, called with every noisy batch before the inner scorer sees it, and
+ * injected[i] = 1 where token i of noisy->items was inserted (0: an original item), so a
+ * model's noise detector can be scored against known labels. A status other than MGSD_OK
+ * stops the evaluation. fn NULL removes the observer. */
+typedef mgsd_status (*mgsd_noise_observer)(void *ctx, const mgsd_batch *noisy, const uint8_t *injected);
+void mgsd_noise_injector_observe(mgsd_noise_injector *inj, mgsd_noise_observer fn, void *ctx);
 void mgsd_noise_injector_free(mgsd_noise_injector *inj);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 /* Noise injection into evaluation histories (robustness evaluation, see eval.h). */
 #include <math.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "mgsd/eval.h"
@@ -15,6 +16,9 @@ struct mgsd_noise_injector {
     int32_t *hist;    /* [L + max inserted] one noisy history before truncation */
     uint8_t *is_noise;
     int32_t *slot;
+    uint8_t *labels; /* [capacity * L] 1 = inserted, aligned with noisy.items */
+    mgsd_noise_observer observer;
+    void *observer_ctx;
     int64_t inserted;
 };
 
@@ -38,7 +42,8 @@ mgsd_status mgsd_noise_injector_init(mgsd_noise_injector **out, mgsd_score_fn in
     inj->hist = mgsd_malloc(sizeof(int32_t) * (size_t)(L + extra));
     inj->slot = mgsd_malloc(sizeof(int32_t) * (size_t)(L + extra));
     inj->is_noise = mgsd_malloc((size_t)(L + extra));
-    mgsd_status st = inj->hist && inj->slot && inj->is_noise ? mgsd_batch_init(&inj->noisy, capacity, L) : MGSD_ERR_NOMEM;
+    inj->labels = mgsd_malloc((size_t)capacity * (size_t)L);
+    mgsd_status st = inj->hist && inj->slot && inj->is_noise && inj->labels ? mgsd_batch_init(&inj->noisy, capacity, L) : MGSD_ERR_NOMEM;
     if (st != MGSD_OK) {
         mgsd_noise_injector_free(inj);
         return st;
@@ -53,10 +58,16 @@ void mgsd_noise_injector_free(mgsd_noise_injector *inj) {
     mgsd_free(inj->hist);
     mgsd_free(inj->slot);
     mgsd_free(inj->is_noise);
+    mgsd_free(inj->labels);
     mgsd_free(inj);
 }
 
 int64_t mgsd_noise_injector_inserted(const mgsd_noise_injector *inj) { return inj->inserted; }
+
+void mgsd_noise_injector_observe(mgsd_noise_injector *inj, mgsd_noise_observer fn, void *ctx) {
+    inj->observer = fn;
+    inj->observer_ctx = ctx;
+}
 
 mgsd_status mgsd_noise_injector_score(void *injector, const mgsd_batch *batch, float *scores) {
     mgsd_noise_injector *inj = injector;
@@ -85,6 +96,10 @@ mgsd_status mgsd_noise_injector_score(void *injector, const mgsd_batch *batch, f
         inj->inserted += k;
         MGSD_TRY(mgsd_batch_append(&inj->noisy, batch->users[r], batch->targets[r], inj->hist, tot));
         inj->noisy.full_lens[r] = batch->full_lens[r] + k;
+        /* the batch keeps the newest min(tot, L) tokens: label those */
+        int kept = inj->noisy.offs[r + 1] - inj->noisy.offs[r];
+        memcpy(inj->labels + inj->noisy.offs[r], inj->is_noise + (tot - kept), (size_t)kept);
     }
+    if (inj->observer) MGSD_TRY(inj->observer(inj->observer_ctx, &inj->noisy, inj->labels));
     return inj->inner(inj->inner_model, &inj->noisy, scores);
 }

@@ -1,5 +1,5 @@
 /* Noise-detection report: precision and recall of flagging interactions whose clean
- * probability is below a threshold, and the exact ROC AUC (Mann-Whitney U, ties 1/2). */
+ * score is below a threshold, and the exact ROC AUC (Mann-Whitney U, ties 1/2). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +17,15 @@ static int cmp_scored(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-mgsd_status mgsd_eval_noise(const float *clean_prob, const uint8_t *is_noise, int64_t n, double threshold,
+mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t n, double threshold,
                             mgsd_noise_report *out) {
-    MGSD_CHECK_ARG(out && n >= 0 && (n == 0 || (clean_prob && is_noise)));
+    MGSD_CHECK_ARG(out && n >= 0 && (n == 0 || (clean && is_noise)));
     memset(out, 0, sizeof *out);
     out->n = n;
     out->threshold = threshold;
     for (int64_t i = 0; i < n; i++) {
-        float p = clean_prob[i];
-        if (p != p) return mgsd_error(MGSD_ERR_NUMERIC, "clean probability %lld is NaN", (long long)i);
+        float p = clean[i];
+        if (p != p) return mgsd_error(MGSD_ERR_NUMERIC, "clean score %lld is NaN", (long long)i);
         int noisy = is_noise[i] != 0, flag = p < threshold;
         out->n_noise += noisy;
         out->n_flagged += flag;
@@ -44,11 +44,11 @@ mgsd_status mgsd_eval_noise(const float *clean_prob, const uint8_t *is_noise, in
     scored *a = mgsd_malloc((size_t)n * sizeof *a);
     if (!a) return MGSD_ERR_NOMEM;
     for (int64_t i = 0; i < n; i++) {
-        a[i].x = clean_prob[i];
+        a[i].x = clean[i];
         a[i].y = is_noise[i] != 0;
     }
     qsort(a, (size_t)n, sizeof *a, cmp_scored);
-    /* AUC = P(clean_prob of a noisy item < that of a clean item) + 1/2 P(equal). */
+    /* AUC = P(clean score of a noisy item < that of a clean item) + 1/2 P(equal). */
     double num = 0;
     int64_t clean_seen = 0;
     for (int64_t i = 0; i < n;) {

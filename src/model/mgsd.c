@@ -356,6 +356,7 @@ typedef struct fwd_out {
     mgsd_tensor *u;          /* [B, C] user vectors */
     mgsd_tensor *xraw;       /* [Ntok, C] E[S] */
     mgsd_tensor *p0;         /* [Ntok, 1] clean probabilities */
+    mgsd_tensor *logits;     /* [Ntok, 2] discriminator logits (clean, noise) */
     mgsd_tensor *h;          /* [Ntok, 1] keep flags */
     mgsd_tensor *w;          /* [B, K] interest weights */
     mgsd_tensor *a;          /* [B*K, 2] interest readout probabilities */
@@ -384,6 +385,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     mgsd_tensor *G = encode(m, t, b->items, &ix, tgt_tok, &o->xraw);
     mgsd_tensor *logits, *pr = discriminate(m, t, G, &logits);
     o->p0 = ag_slice_cols(t, pr, 0, 1);
+    o->logits = logits;
     o->h = hard_select(m, t, pr, logits, b->offs, B, 1);
 
     /* sub-model sequence vector */
@@ -623,6 +625,7 @@ mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_
     for (int i = 0; i < ntok; i++) {
         if (out->clean) out->clean[i] = o.p0->data[i];
         if (out->keep) out->keep[i] = o.h->data[i];
+        if (out->margin) out->margin[i] = o.logits->data[2 * i] - o.logits->data[2 * i + 1];
     }
     for (int i = 0; i < BK; i++) {
         if (out->weight) out->weight[i] = o.w ? o.w->data[i] : 0.0f;
@@ -632,7 +635,7 @@ mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_
     return MGSD_OK;
 }
 
-mgsd_status mgsd_clean_probabilities(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out) {
+mgsd_status mgsd_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out) {
     mgsd_impl *im = m->impl;
     MGSD_CHECK_ARG(ds != NULL && out != NULL);
     if (mgsd_dataset_num_items(ds) != im->N)
@@ -663,7 +666,7 @@ mgsd_status mgsd_clean_probabilities(mgsd_model *m, mgsd_tape *t, const mgsd_dat
             pos += n;
         }
         if (st != MGSD_OK || b.B == 0) break;
-        mgsd_explanation ex = {0, clean, NULL, NULL, NULL, NULL};
+        mgsd_explanation ex = {.margin = clean};
         if ((st = mgsd_explain(m, t, &b, &ex)) != MGSD_OK) break;
         for (int r = 0; r < b.B; r++)
             for (int32_t i = b.offs[r]; i < b.offs[r + 1]; i++) out[dst[r] + (i - b.offs[r])] = clean[i];
@@ -671,6 +674,29 @@ mgsd_status mgsd_clean_probabilities(mgsd_model *m, mgsd_tape *t, const mgsd_dat
     mgsd_free(clean);
     mgsd_free(dst);
     mgsd_batch_free(&b);
+    return st;
+}
+
+mgsd_status mgsd_batch_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *out) {
+    mgsd_impl *im = m->impl;
+    MGSD_CHECK_ARG(b != NULL && out != NULL);
+    const int cap = 256; /* forward passes of at most cap rows, like model_scorer_fn */
+    if (b->B <= cap) {
+        mgsd_explanation ex = {.margin = out};
+        return mgsd_explain(m, t, b, &ex);
+    }
+    mgsd_batch c;
+    MGSD_TRY(mgsd_batch_init(&c, cap, im->L));
+    mgsd_status st = MGSD_OK;
+    for (int r0 = 0; r0 < b->B && st == MGSD_OK; r0 += cap) {
+        int r1 = r0 + cap < b->B ? r0 + cap : b->B;
+        mgsd_batch_reset(&c);
+        for (int r = r0; r < r1 && st == MGSD_OK; r++)
+            st = mgsd_batch_append(&c, b->users[r], b->targets[r], b->items + b->offs[r], b->offs[r + 1] - b->offs[r]);
+        mgsd_explanation ex = {.margin = out + b->offs[r0]};
+        if (st == MGSD_OK) st = mgsd_explain(m, t, &c, &ex);
+    }
+    mgsd_batch_free(&c);
     return st;
 }
 

@@ -25,7 +25,9 @@ void mgsd_set_detach_flags(mgsd_model *m, int detach);
 void mgsd_get_temperatures(const mgsd_model *m, float *tau_g, float *tau_c);
 
 /* What the model decided for a batch of histories (evaluation mode, deterministic unless
- * eval_sampling=gumbel): per history token the clean probability p0 and the keep flag;
+ * eval_sampling=gumbel): per history token the clean probability p0, the keep flag and
+ * the clean margin l0 - l1 = ln(p0 / (1 - p0)) of the discriminator's logits (which keeps
+ * its order where p0 rounds to 0 or 1 in float);
  * per row and prototype the interest weight w, the readout probability a0 and the
  * selection flag. Arrays are caller-owned: clean/keep hold batch->offs[B] entries,
  * weight/readout/select hold B * K. */
@@ -33,13 +35,20 @@ typedef struct mgsd_explanation {
     int K;
     float *clean, *keep;
     float *weight, *readout, *select;
+    float *margin;
 } mgsd_explanation;
 int mgsd_interest_count(const mgsd_model *m);
 mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_explanation *out);
 
-/* Clean probability p0 of every interaction of ds in its CSR order (mgsd_dataset_user_offsets),
- * evaluation mode: each user's whole sequence is cut into consecutive chunks of at most L
- * items that the discriminator reads like histories. out holds num_interactions floats. */
-mgsd_status mgsd_clean_probabilities(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out);
+/* Clean scores for noise detection: the clean margin l0 - l1 (see mgsd_explanation; > 0
+ * iff p0 > 0.5, i.e. the item is kept) of every interaction of ds in its CSR order
+ * (mgsd_dataset_user_offsets), evaluation mode: each user's whole sequence is cut into
+ * consecutive chunks of at most L items that the discriminator reads like histories.
+ * out holds num_interactions floats. */
+mgsd_status mgsd_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out);
+
+/* Clean margin of every token of a batch (evaluation mode), out[batch->offs[B]]; batches
+ * of any size, read in forward passes of at most 256 rows. */
+mgsd_status mgsd_batch_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *out);
 
 #endif
