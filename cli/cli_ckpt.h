@@ -54,6 +54,8 @@ typedef struct cli_target {
     const char *ckpt, *user, *history, *dataset;
     long topk;
     int json, ok;
+    char *threads_kv[1]; /* "--threads=N" when given, passed on as a config override */
+    int n_kv;
 } cli_target;
 /* Add "items": [{"item": token, "score": s}, ...] for the top-K ids to o. */
 void cli_json_add_topk(cJSON *o, const model_io_ckpt *ck, const int32_t *top, const float *score, int n);

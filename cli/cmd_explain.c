@@ -17,7 +17,7 @@
 
 static void explain_usage(FILE *f) {
     fprintf(f, "usage: mgsd explain --checkpoint=FILE (--user=ID | --history=\"ID ID ...\") [--topk=10]\n"
-               "                    [--dataset=PATH] [--json]\n\n"
+               "                    [--dataset=PATH] [--json] [--threads=N]\n\n"
                "For an MGSD checkpoint: every history item with its clean probability (the noise\n"
                "discriminator) and whether the item-granularity encoder keeps it (p > 0.5), the weight of\n"
                "each interest prototype, its readout probability for the last item and whether it is\n"
@@ -32,7 +32,7 @@ int cli_cmd_explain(int argc, char **argv) {
     int json = tg.json;
     long topk = tg.topk;
     cli_loaded l;
-    int rc = cli_load_checkpoint(&l, ckpt, 0, NULL);
+    int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.threads_kv);
     if (rc) return rc;
     if (strcasecmp(l.ck.model_name, "MGSD") != 0) {
         fprintf(stderr, "mgsd: error: explain needs an MGSD checkpoint; %s holds a %s model\n", ckpt, l.ck.model_name);

@@ -55,7 +55,7 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
 
 static void rec_usage(FILE *f) {
     fprintf(f, "usage: mgsd recommend --checkpoint=FILE (--user=ID | --history=\"ID ID ...\") [--topk=10]\n"
-               "                      [--dataset=PATH] [--keep-history] [--json]\n\n"
+               "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N]\n\n"
                "Top-K items for a user's full history (re-read from the dataset stored in the checkpoint,\n"
                "or --dataset) or for a given history of item ids (oldest first, space separated). Items\n"
                "already in the history are not recommended unless --keep-history is given.\n");
@@ -100,6 +100,9 @@ int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void
                 fprintf(stderr, "mgsd: error: --topk expects a positive integer, got '%s'\n", v);
                 return 2;
             }
+        } else if (cli_opt(a, "--threads")) {
+            t->threads_kv[0] = argv[i];
+            t->n_kv = 1;
         } else if (!strcmp(a, "--json")) t->json = 1;
         else {
             for (int k = 0; flags && flags[k]; k++)
@@ -131,7 +134,7 @@ int cli_cmd_recommend(int argc, char **argv) {
     int json = tg.json;
     long topk = tg.topk;
     cli_loaded l;
-    int rc = cli_load_checkpoint(&l, ckpt, 0, NULL);
+    int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.threads_kv);
     if (rc) return rc;
     int32_t *hist = NULL, n = 0;
     if ((rc = cli_history(&l, user, history, dataset, &hist, &n))) goto done;

@@ -32,6 +32,10 @@ expect_rc 0 "explain --user" "$MGSD" explain --checkpoint="$CK" --user="$U" --to
 has "p(clean)" out
 has "selected" out
 has "top 3" out
+expect_rc 0 "explain --threads=1" "$MGSD" explain --checkpoint="$CK" --history="1 2 3" --threads=1
+has "p(clean)" out
+expect_rc 2 "recommend --threads=x is a config error" "$MGSD" recommend --checkpoint="$CK" --history="1 2" --threads=x
+has "threads" err
 expect_rc 0 "explain --history --json" "$MGSD" explain --checkpoint="$CK" --history="1 2 3" --json
 has '"clean_probability"' out
 has '"interests"' out
