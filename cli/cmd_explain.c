@@ -53,6 +53,7 @@ int cli_cmd_explain(int argc, char **argv) {
     const int32_t *h = hist + (n - shown);
     float *scores = malloc(sizeof(float) * (size_t)N), *top_s = malloc(sizeof(float) * (size_t)topk);
     float *clean = malloc(sizeof(float) * (size_t)shown), *keep = malloc(sizeof(float) * (size_t)shown);
+    float *margin = malloc(sizeof(float) * (size_t)shown);
     float *w = malloc(sizeof(float) * (size_t)K), *ro = malloc(sizeof(float) * (size_t)K), *sel = malloc(sizeof(float) * (size_t)K);
     int32_t *top = malloc(sizeof(int32_t) * (size_t)topk);
     int nout = 0;
@@ -61,7 +62,7 @@ int cli_cmd_explain(int argc, char **argv) {
     mgsd_status st = mgsd_batch_init(&b, 1, s.max_len);
     if (st == MGSD_OK) st = ag_tape_init(&tape, 1 << 24, s.seed);
     if (st == MGSD_OK) st = mgsd_batch_append(&b, 0, 0, h, shown);
-    mgsd_explanation ex = {K, clean, keep, w, ro, sel, NULL};
+    mgsd_explanation ex = {K, clean, keep, w, ro, sel, margin};
     if (st == MGSD_OK) st = mgsd_explain(l.model, &tape, &b, &ex);
     model_scorer sc = {l.model, &tape};
     if (st == MGSD_OK) st = model_scorer_fn(&sc, &b, scores);
@@ -77,6 +78,7 @@ int cli_cmd_explain(int argc, char **argv) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "item", l.ck.item_names[h[i]]);
             cJSON_AddNumberToObject(e, "clean_probability", clean[i]);
+            cJSON_AddNumberToObject(e, "clean_margin", margin[i]);
             cJSON_AddBoolToObject(e, "kept", keep[i] > 0.5f);
             cJSON_AddItemToArray(ha, e);
         }
@@ -96,9 +98,10 @@ int cli_cmd_explain(int argc, char **argv) {
         for (int i = 0; i < shown; i++) kept += keep[i] > 0.5f;
         printf("MGSD explanation for %s%s: %d history items read (newest last), %d kept as clean\n\n",
                user ? "user " : "the given history", user ? user : "", shown, kept);
-        printf("  %4s  %-20s %8s  %s\n", "pos", "item", "p(clean)", "kept");
+        printf("  %4s  %-20s %8s %8s  %s\n", "pos", "item", "p(clean)", "margin", "kept");
         for (int i = 0; i < shown; i++)
-            printf("  %4d  %-20s %8.4f  %s\n", i + 1, l.ck.item_names[h[i]], clean[i], keep[i] > 0.5f ? "yes" : "no");
+            printf("  %4d  %-20s %8.4f %8.2f  %s\n", i + 1, l.ck.item_names[h[i]], clean[i], margin[i],
+                   keep[i] > 0.5f ? "yes" : "no");
         printf("\n  %8s %8s %10s  %s\n", "interest", "weight", "p(readout)", "selected");
         for (int k = 0; k < K; k++) printf("  %8d %8.4f %10.4f  %s\n", k, w[k], ro[k], sel[k] > 0.5f ? "yes" : "no");
         printf("\ntop %d (history items excluded)\n", nout);
@@ -109,6 +112,7 @@ int cli_cmd_explain(int argc, char **argv) {
     free(top);
     free(clean);
     free(keep);
+    free(margin);
     free(w);
     free(ro);
     free(sel);

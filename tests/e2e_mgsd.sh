@@ -38,6 +38,7 @@ expect_rc 2 "recommend --threads=x is a config error" "$MGSD" recommend --checkp
 has "threads" err
 expect_rc 0 "explain --history --json" "$MGSD" explain --checkpoint="$CK" --history="1 2 3" --json
 has '"clean_probability"' out
+has '"clean_margin"' out
 has '"interests"' out
 has '"items"' out
 python3 -c "import json,sys; d=json.load(open('$T/out')); assert len(d['history'])==3 and len(d['interests'])==5" \
