@@ -48,6 +48,19 @@ for (m, d), g in groups.items():
         sd = math.sqrt(sum((x - mu) ** 2 for x in v) / (len(v) - 1))
         return f"{mu:.4f}+-{sd:.4f}"
     print(f"{m:10} {d:24} mean of {len(g)} seeds: test hit@10 {ms(6)}  ndcg@10 {ms(7)}  hit@20 {ms(8)}")
+# MGSD against its own sub-model trained alone (the paper's comparison), means over seeds
+def mean(g, i):
+    return sum(x[i] for x in g) / len(g)
+for (m, d), g in groups.items():
+    if not m.startswith('MGSD'):
+        continue
+    sub = m.split('-', 1)[1] if '-' in m else 'BERT4Rec'
+    base = groups.get((sub, d))
+    if not base:
+        continue
+    print(f"{m:10} vs {sub:8} on {d}: test hit@10 {mean(g, 6):.4f} vs {mean(base, 6):.4f} ({mean(g, 6) - mean(base, 6):+.4f}), "
+          f"ndcg@10 {mean(g, 7):.4f} vs {mean(base, 7):.4f} ({mean(g, 7) - mean(base, 7):+.4f}) "
+          f"[{len(g)} vs {len(base)} seeds]")
 PY
 }
 
