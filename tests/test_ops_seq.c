@@ -276,6 +276,29 @@ static void test_gumbel(void) {
     mgsd_free(d1); mgsd_free(d2); mgsd_free(dx[0]); mgsd_free(dx[1]); mgsd_free(ys);
 }
 
+/* The hard gumbel draw is a sample of the categorical softmax(x): with two classes,
+ * P(class 0) = sigmoid(x0 - x1). So on probabilities (0.9, 0.1) it keeps class 0 with
+ * probability sigmoid(0.8) = 0.690, on their logits with probability 0.9. */
+static void test_gumbel_distribution(void) {
+    enum { R = 20000 };
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 33);
+    float *x = zerov(2 * R), *g = zerov(2 * R), *y = zerov(2 * R), *s = zerov(2 * R);
+    const float in[2][2] = {{0.9f, 0.1f}, {logf(0.9f), logf(0.1f)}};
+    const double want[2] = {1.0 / (1.0 + exp(-0.8)), 0.9};
+    for (int c = 0; c < 2; c++) {
+        for (int i = 0; i < R; i++) x[2 * i] = in[c][0], x[2 * i + 1] = in[c][1];
+        ops_gumbel_noise(g, 2 * R, &r);
+        ops_gumbel_softmax_forward(y, s, x, g, R, 2, 0.5f, 1);
+        double kept = 0;
+        for (int i = 0; i < R; i++) kept += y[2 * i];
+        kept /= R;
+        /* standard error ~0.0033 at R = 20000 */
+        CHECK_NEAR(kept, want[c], 0.015);
+    }
+    mgsd_free(x); mgsd_free(g); mgsd_free(y); mgsd_free(s);
+}
+
 static void test_layout(void) {
     int32_t offs[4] = {0, 2, 2, 5};
     ag_seqs s = {3, offs, 3};
@@ -447,6 +470,7 @@ int main(void) {
     test_gru_vs_ref(64, 64);
     test_gru_vs_ref(100, 100);
     test_gumbel();
+    test_gumbel_distribution();
     test_layout();
     test_bad_args();
     test_no_alloc_second_step();
