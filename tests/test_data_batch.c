@@ -200,7 +200,32 @@ static void test_append(void) {
     mgsd_dataset_free(ds);
 }
 
+/* A view of rows r0.. shares the arrays and rebases the offsets. */
+static void test_view(void) {
+    mgsd_batch b, v;
+    CHECK_OK(mgsd_batch_init(&b, 4, 5));
+    const int32_t h0[2] = {1, 2}, h1[3] = {3, 4, 5}, h2[1] = {6};
+    CHECK_OK(mgsd_batch_append(&b, 10, 7, h0, 2));
+    CHECK_OK(mgsd_batch_append(&b, 11, 8, h1, 3));
+    CHECK_OK(mgsd_batch_append(&b, 12, 9, h2, 1));
+    int32_t offs[3];
+    mgsd_batch_view(&b, 1, 2, offs, &v);
+    CHECK_INT_EQ(v.B, 2);
+    CHECK_INT_EQ(v.offs[0], 0);
+    CHECK_INT_EQ(v.offs[1], 3);
+    CHECK_INT_EQ(v.offs[2], 4);
+    CHECK_INT_EQ(v.users[0], 11);
+    CHECK_INT_EQ(v.targets[1], 9);
+    CHECK_INT_EQ(v.items[0], 3);
+    CHECK_INT_EQ(v.items[3], 6);
+    CHECK_INT_EQ(v.lens[1], 1);
+    CHECK_INT_EQ(v.padded[0], 3);
+    CHECK(v.items == b.items + 2);
+    mgsd_batch_free(&b);
+}
+
 int main(void) {
+    test_view();
     test_split_counts();
     test_shuffle();
     test_append();

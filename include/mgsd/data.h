@@ -138,6 +138,10 @@ void mgsd_batch_free(mgsd_batch *b);
 void mgsd_batch_reset(mgsd_batch *b);
 /* Append one row: history items[0..n-1] oldest..newest (the newest L are kept), the
  * user id (0 if none) and target (0 if none). MGSD_ERR_SHAPE when the batch is full. */
+/* Rows r0 .. r0 + nb - 1 of b as a batch of their own, without copying: *view shares b's
+ * arrays (those b leaves NULL stay NULL) and gets offs (nb + 1 entries, caller-owned) with
+ * the offsets rebased to 0. */
+void mgsd_batch_view(const mgsd_batch *b, int r0, int nb, int32_t *offs, mgsd_batch *view);
 mgsd_status mgsd_batch_append(mgsd_batch *b, int32_t user, int32_t target, const int32_t *items,
                               int32_t n);
 /* Append a row from original string ids (for `recommend --history`). user_name and

@@ -80,6 +80,21 @@ static void batch_put(mgsd_batch *b, int32_t user, int32_t target, const int32_t
     b->B = row + 1;
 }
 
+void mgsd_batch_view(const mgsd_batch *b, int r0, int nb, int32_t *offs, mgsd_batch *view) {
+    const int32_t base = b->offs[r0];
+    for (int r = 0; r <= nb; r++) offs[r] = b->offs[r0 + r] - base;
+    *view = *b;
+    view->B = nb;
+    view->capacity = nb;
+    view->users = b->users ? b->users + r0 : NULL;
+    view->targets = b->targets ? b->targets + r0 : NULL;
+    view->lens = b->lens ? b->lens + r0 : NULL;
+    view->full_lens = b->full_lens ? b->full_lens + r0 : NULL;
+    view->padded = b->padded ? b->padded + (int64_t)r0 * b->L : NULL;
+    view->offs = offs;
+    view->items = b->items + base;
+}
+
 mgsd_status mgsd_batch_append(mgsd_batch *b, int32_t user, int32_t target, const int32_t *items, int32_t n) {
     MGSD_CHECK_ARG(b && b->padded && n >= 0 && (items || n == 0));
     if (b->B >= b->capacity)

@@ -643,7 +643,7 @@ mgsd_status mgsd_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *d
     const int64_t *uo = mgsd_dataset_user_offsets(ds);
     const int32_t *items = mgsd_dataset_item_array(ds);
     int32_t U = mgsd_dataset_num_users(ds);
-    const int cap = 256;
+    const int cap = MODEL_SCORE_CHUNK;
     mgsd_batch b;
     MGSD_TRY(mgsd_batch_init(&b, cap, im->L));
     float *clean = mgsd_malloc(sizeof(float) * (size_t)cap * im->L);
@@ -678,26 +678,16 @@ mgsd_status mgsd_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *d
 }
 
 mgsd_status mgsd_batch_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *out) {
-    mgsd_impl *im = m->impl;
-    MGSD_CHECK_ARG(b != NULL && out != NULL);
-    const int cap = 256; /* forward passes of at most cap rows, like model_scorer_fn */
-    if (b->B <= cap) {
-        mgsd_explanation ex = {.margin = out};
-        return mgsd_explain(m, t, b, &ex);
-    }
-    mgsd_batch c;
-    MGSD_TRY(mgsd_batch_init(&c, cap, im->L));
-    mgsd_status st = MGSD_OK;
-    for (int r0 = 0; r0 < b->B && st == MGSD_OK; r0 += cap) {
-        int r1 = r0 + cap < b->B ? r0 + cap : b->B;
-        mgsd_batch_reset(&c);
-        for (int r = r0; r < r1 && st == MGSD_OK; r++)
-            st = mgsd_batch_append(&c, b->users[r], b->targets[r], b->items + b->offs[r], b->offs[r + 1] - b->offs[r]);
+    MGSD_CHECK_ARG(m != NULL && b != NULL && out != NULL);
+    for (int r0 = 0; r0 < b->B; r0 += MODEL_SCORE_CHUNK) {
+        int nb = b->B - r0 < MODEL_SCORE_CHUNK ? b->B - r0 : MODEL_SCORE_CHUNK;
+        int32_t offs[MODEL_SCORE_CHUNK + 1]; /* not on the tape: mgsd_explain resets it */
+        mgsd_batch sub;
+        mgsd_batch_view(b, r0, nb, offs, &sub);
         mgsd_explanation ex = {.margin = out + b->offs[r0]};
-        if (st == MGSD_OK) st = mgsd_explain(m, t, &c, &ex);
+        MGSD_TRY(mgsd_explain(m, t, &sub, &ex));
     }
-    mgsd_batch_free(&c);
-    return st;
+    return MGSD_OK;
 }
 
 const model_vtable model_mgsd = {

@@ -48,7 +48,7 @@ mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_
 mgsd_status mgsd_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_dataset *ds, float *out);
 
 /* Clean margin of every token of a batch (evaluation mode), out[batch->offs[B]]; batches
- * of any size, read in forward passes of at most 256 rows. */
+ * of any size, read in forward passes of at most MODEL_SCORE_CHUNK rows. */
 mgsd_status mgsd_batch_clean_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *out);
 
 #endif

@@ -24,6 +24,11 @@ typedef struct model_info {
 
 typedef struct mgsd_model mgsd_model;
 
+/* Evaluation-mode readers (model_scorer_fn, MGSD's clean scores) run forward passes of
+ * at most MODEL_SCORE_CHUNK rows: the tape keeps every activation of a pass, so this
+ * bounds its memory. */
+#define MODEL_SCORE_CHUNK 256
+
 typedef struct model_vtable {
     const char *name;                  /* "SASRec" (matched case-insensitively) */
     const char *help;                  /* one line */

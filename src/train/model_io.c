@@ -212,19 +212,8 @@ mgsd_status model_scorer_fn(void *scorer, const mgsd_batch *batch, float *scores
         int nb = batch->B - r0 < MODEL_SCORE_CHUNK ? batch->B - r0 : MODEL_SCORE_CHUNK;
         int32_t offs[MODEL_SCORE_CHUNK + 1]; /* not on the tape: scores() resets it */
         ag_tape_reset(t);
-        const int32_t base = batch->offs[r0];
-        for (int r = 0; r <= nb; r++) offs[r] = batch->offs[r0 + r] - base;
-        mgsd_batch sub = *batch;
-        sub.B = nb;
-        sub.capacity = nb;
-        /* views of the rows r0.. (a batch built by hand may leave arrays it does not use NULL) */
-        sub.users = batch->users ? batch->users + r0 : NULL;
-        sub.targets = batch->targets ? batch->targets + r0 : NULL;
-        sub.lens = batch->lens ? batch->lens + r0 : NULL;
-        sub.full_lens = batch->full_lens ? batch->full_lens + r0 : NULL;
-        sub.padded = batch->padded ? batch->padded + (int64_t)r0 * batch->L : NULL;
-        sub.offs = offs;
-        sub.items = batch->items + base;
+        mgsd_batch sub;
+        mgsd_batch_view(batch, r0, nb, offs, &sub);
         st = s->model->vt->scores(s->model, t, &sub, scores + (int64_t)r0 * n_items);
     }
     t->training = tr;

@@ -82,8 +82,7 @@ mgsd_status model_io_check_dataset(const model_io_ckpt *ck, const mgsd_dataset *
 
 /* Evaluation scores through the model vtable (tape in eval mode, no gradients): an
  * mgsd_score_fn for mgsd_eval_run with user = model_scorer *. A batch is scored in
- * forward passes of at most MODEL_SCORE_CHUNK rows, which bounds the tape's memory. */
-#define MODEL_SCORE_CHUNK 256
+ * forward passes of at most MODEL_SCORE_CHUNK rows (model.h). */
 typedef struct model_scorer {
     mgsd_model *model;
     mgsd_tape *tape;
