@@ -113,6 +113,55 @@ static int stop_cb(void *u) {
 }
 static void step_cb(void *u, const trainer_step_info *si) { ((stopper *)u)->steps++; }
 
+/* Learning rate of every step of a 3-epoch run under each schedule. */
+typedef struct { int64_t n; double lr[512]; int64_t epoch[512], gstep[512]; } lr_log;
+static void lr_cb(void *u, const trainer_step_info *si) {
+    lr_log *l = u;
+    if (l->n < 512) {
+        l->lr[l->n] = si->lr;
+        l->epoch[l->n] = si->epoch;
+        l->gstep[l->n] = si->global_step;
+        l->n++;
+    }
+}
+
+static void test_lr_schedules(const mgsd_dataset *ds) {
+    const char *names[] = {"--lr_schedule=constant", "--lr_schedule=linear", "--lr_schedule=epoch_linear"};
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {"--epochs=3", "--train_batch_size=32", "--MAX_ITEM_LIST_LENGTH=10", "--threads=1",
+                        "--learning_rate=0.01", (char *)names[k]};
+        mgsd_config *c = NULL;
+        CHECK_OK(trainer_config_create(&c, &tm_vt, 6, argv));
+        mgsd_model *m = tm_new(c, ds);
+        trainer_options o = {"TestPool", "synthetic", NULL, NULL};
+        mgsd_trainer *t = NULL;
+        CHECK_OK(trainer_init(&t, c, ds, m, &o));
+        lr_log lg = {0};
+        trainer_callbacks cb = {&lg, lr_cb, NULL, NULL, NULL};
+        CHECK_OK(trainer_fit(t, &cb));
+        /* steps per epoch, and the reference's T = int(train instances / batch size) */
+        mgsd_batcher *bt = NULL;
+        CHECK_OK(mgsd_batcher_init(&bt, ds, MGSD_SPLIT_TRAIN, 32, 10));
+        int64_t spe = mgsd_batcher_num_batches(bt), T = mgsd_batcher_num_instances(bt) / 32;
+        mgsd_batcher_free(bt);
+        CHECK_INT_EQ(lg.n, 3 * spe);
+        CHECK(T >= 3 && T < spe + 1);
+        int bad = 0;
+        for (int64_t i = 0; i < lg.n; i++) {
+            double want = 0.01;
+            /* the callback reports global_step after the step (1-based) */
+            if (k == 1) want = 0.01 * (double)(3 * spe - (lg.gstep[i] - 1)) / (double)(3 * spe);
+            if (k == 2) want = 0.01 * (double)(T - lg.epoch[i]) / (double)T;
+            bad += fabs(lg.lr[i] - want) > 1e-12;
+        }
+        CHECK_INT_EQ(bad, 0);
+        if (k == 2) CHECK(lg.lr[lg.n - 1] < lg.lr[0] && lg.lr[spe - 1] == lg.lr[0]);
+        trainer_free(t);
+        tm_free(m);
+        mgsd_config_free(c);
+    }
+}
+
 /* Train (optionally resuming from `resume`), writing best/last into dir/<tag>-*.ckpt. */
 static mgsd_status run(const mgsd_dataset *ds, const char *epochs, const char *tag, const char *resume,
                        int64_t stop_at) {
@@ -193,9 +242,21 @@ static void test_precedence(void) {
     CHECK_OK(trainer_config_create(&c, &tm_vt, 2, vm2));
     size_t nw;
     mgsd_config_warnings(c, &nw);
-    CHECK_INT_EQ(nw, 1); /* warm_up_ratio is declared by no table here */
+    CHECK_INT_EQ(nw, 0);
+    CHECK_STATUS(trainer_settings_read(c, &s), MGSD_ERR_CONFIG); /* a warm-up needs a linear schedule */
+    CHECK_CONTAINS(mgsd_last_error(), "warm_up_ratio");
+    CHECK_CONTAINS(mgsd_last_error(), "lr_schedule");
+    mgsd_config_free(c);
+    char *vm3[] = {"--valid_metric=NDCG@10", "--warm_up_ratio=0.1", "--lr_schedule=linear"};
+    CHECK_OK(trainer_config_create(&c, &tm_vt, 3, vm3));
     CHECK_OK(trainer_settings_read(c, &s));
     CHECK_STR_EQ(s.valid_metric, "ndcg@10");
+    CHECK_INT_EQ(s.lr_schedule, TRAINER_LR_LINEAR);
+    mgsd_config_free(c);
+    char *vm4[] = {"--lr_schedule=cosine"};
+    CHECK_OK(trainer_config_create(&c, &tm_vt, 1, vm4));
+    CHECK_STATUS(trainer_settings_read(c, &s), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "lr_schedule");
     mgsd_config_free(c);
 }
 
@@ -368,6 +429,7 @@ int main(void) {
     }
     test_precedence();
     test_resume(ds);
+    test_lr_schedules(ds);
     test_roundtrip(ds);
     test_no_alloc(ds);
     mgsd_dataset_free(ds);

@@ -35,6 +35,10 @@ static const mgsd_config_entry overall_defaults[] = {
     {"learning_rate", F, "0.001", "Adam learning rate"},
     {"weight_decay", F, "0.0", "weight decay (L2 for adam, decoupled for adamw); 0 = off"},
     {"clip_grad_norm", F, "0.0", "clip the global gradient L2 norm to this value; 0 = off"},
+    {"lr_schedule", S, "constant",
+     "learning-rate schedule: constant | linear (per step: warm-up over warm_up_ratio x all steps, then linear decay to 0) | "
+     "epoch_linear (the MGSD-WSS reference: stepped once per epoch, lr x (T - e) / (T - w) after a warm-up of w = warm_up_ratio x T epochs, T = steps per epoch)"},
+    {"warm_up_ratio", F, "0.0", "warm-up share of lr_schedule=linear or epoch_linear, in [0, 1]"},
     {"loss_type", S, "CE", "CE (softmax over all items) or BPR (one sampled negative)"},
     {"eval_step", I, "1", "validate every this many epochs"},
     {"stopping_step", I, "10", "stop after this many validations without improvement"},

@@ -41,21 +41,27 @@ mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, bac
         if (bb->gru_hidden <= 0) return mgsd_error(MGSD_ERR_CONFIG, "GRU hidden size %d must be > 0", bb->gru_hidden);
         if (bb->emb_drop < 0 || bb->emb_drop >= 1)
             return mgsd_error(MGSD_ERR_CONFIG, "dropout_prob=%g outside [0, 1)", bb->emb_drop);
-        /* PyTorch GRU weights: RecBole's GRU4Rec initialises them xavier-uniform. */
+        /* The authors' gru4rec.py (RecBole's): nn.GRU(bias=False); weight_ih_l0 and
+         * weight_hh_l0 xavier_uniform_, deeper layers PyTorch's default U(-1/sqrt(H), 1/sqrt(H));
+         * dense keeps PyTorch's Linear default U(-1/sqrt(H), 1/sqrt(H)) for weight and bias.
+         * `init` does not apply: this is the sub-model's own initialisation. */
         int H = bb->gru_hidden;
+        float kg = 1.0f / sqrtf((float)H);
         for (int l = 0; l < bb->gru_layers; l++) {
             int in = l == 0 ? C : H;
-            float a_ih = sqrtf(6.0f / (float)(3 * H + in)), a_hh = sqrtf(6.0f / (float)(4 * H));
-            int s_ih[2] = {3 * H, in}, s_hh[2] = {3 * H, H}, s_b[2] = {2, 3 * H};
+            float a_ih = l == 0 ? sqrtf(6.0f / (float)(3 * H + in)) : kg;
+            float a_hh = l == 0 ? sqrtf(6.0f / (float)(4 * H)) : kg;
+            int s_ih[2] = {3 * H, in}, s_hh[2] = {3 * H, H};
             snprintf(nm, sizeof nm, "gru_layers.weight_ih_l%d", l);
             bb->w_ih[l] = nn_table_add(tb, prefix, nm, 2, s_ih, PARAMS_INIT_UNIFORM, -a_ih, a_ih);
             snprintf(nm, sizeof nm, "gru_layers.weight_hh_l%d", l);
             bb->w_hh[l] = nn_table_add(tb, prefix, nm, 2, s_hh, PARAMS_INIT_UNIFORM, -a_hh, a_hh);
-            snprintf(nm, sizeof nm, "gru_layers.bias_l%d", l);
-            bb->b[l] = nn_table_add(tb, prefix, nm, 2, s_b, PARAMS_INIT_ZEROS, 0, 0);
         }
-        snprintf(nm, sizeof nm, "%sdense", prefix);
-        nn_linear_declare(&bb->dense, tb, nm, H, C, 1, init);
+        int s_dw[2] = {C, H}, s_db[1] = {C};
+        bb->dense.in = H;
+        bb->dense.out = C;
+        bb->dense.w = nn_table_add(tb, prefix, "dense.weight", 2, s_dw, PARAMS_INIT_UNIFORM, -kg, kg);
+        bb->dense.b = nn_table_add(tb, prefix, "dense.bias", 1, s_db, PARAMS_INIT_UNIFORM, -kg, kg);
         return tb->status;
     }
     nn_transformer_cfg tc;
@@ -88,7 +94,7 @@ mgsd_tensor *backbone_forward(const backbone *bb, mgsd_tape *t, mgsd_params *p, 
     if (bb->kind == BACKBONE_GRU4REC) {
         mgsd_tensor *h = ag_dropout(t, x, bb->emb_drop);
         for (int l = 0; l < bb->gru_layers; l++)
-            h = ag_gru(t, h, s, params_get(p, bb->w_ih[l]), params_get(p, bb->w_hh[l]), params_get(p, bb->b[l]));
+            h = ag_gru(t, h, s, params_get(p, bb->w_ih[l]), params_get(p, bb->w_hh[l]), NULL);
         h = nn_linear_forward(&bb->dense, t, p, h);
         return ag_last_token(t, h, s);
     }

@@ -29,7 +29,7 @@ typedef struct backbone {
     float hidden_drop;
     /* GRU backbone */
     int gru_hidden, gru_layers;
-    int w_ih[BACKBONE_MAX_GRU_LAYERS], w_hh[BACKBONE_MAX_GRU_LAYERS], b[BACKBONE_MAX_GRU_LAYERS];
+    int w_ih[BACKBONE_MAX_GRU_LAYERS], w_hh[BACKBONE_MAX_GRU_LAYERS]; /* no biases, as nn.GRU(bias=False) */
     nn_linear dense;
     float emb_drop;
 } backbone;
@@ -41,7 +41,9 @@ const char *backbone_kind_name(backbone_kind k);
 /* Read the sub-model's keys from cfg (RecBole names: n_layers, n_heads, inner_size,
  * hidden_dropout_prob, attn_dropout_prob, hidden_act, layer_norm_eps; GRU4Rec:
  * hidden_size, num_layers, dropout_prob) and declare its parameters under prefix.
- * Weights are initialised with `init` (the authors' sub-models use xavier-normal). */
+ * Transformer weights and the position table are initialised with `init` (the authors'
+ * sub-models initialise themselves: BERT4Rec xavier-normal, SASRec normal(initializer_range));
+ * GRU4Rec always uses its own reference initialisation (see backbone.c). */
 mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, backbone_kind kind,
                              const mgsd_config *cfg, int C, int max_len, nn_init init);
 

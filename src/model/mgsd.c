@@ -68,9 +68,10 @@ static const mgsd_config_entry mgsd_defaults[] = {
      "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
     {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference) | logits"},
     {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
+    {"lr_schedule", MGSD_CONFIG_STR, "epoch_linear", "learning-rate schedule (reference: epoch_linear with warm_up_ratio 0, i.e. lr x (T - e) / T at epoch e)"},
     {"weight_init", MGSD_CONFIG_STR, "xavier_normal",
-     "initialisation of linear and embedding weights: xavier_normal (reference) | normal (std initializer_range)"},
-    {"initializer_range", MGSD_CONFIG_FLOAT, "0.02", "std of weight_init=normal"},
+     "initialisation of MGSD's own linear and embedding weights: xavier_normal (reference; the sub-model and its item table keep the sub-model's own init: SASRec normal(initializer_range), BERT4Rec xavier-normal, GRU4Rec RecBole's) | normal (every weight normal(initializer_range))"},
+    {"initializer_range", MGSD_CONFIG_FLOAT, "0.02", "std of weight_init=normal and of the SASRec sub-model's init"},
 };
 
 typedef enum { MGP_MLP, MGP_GAUSSIAN, MGP_NONE } mgp_kind;
@@ -201,7 +202,20 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
         mgsd_free(tb);
         return mgsd_error(MGSD_ERR_CONFIG, "weight_init='%s' (expected xavier_normal or normal)", winit);
     }
-    im->item_emb = nn_table_add_weight(tb, "", "sub_model.item_embedding.weight", im->item_rows, C, xn);
+    /* The reference builds the sub-model after applying its xavier init to its own modules,
+     * so the sub-model (and E, which is the sub-model's item table) keeps the sub-model's
+     * own initialisation: SASRec normal(initializer_range), BERT4Rec and GRU4Rec xavier-normal
+     * (GRU weights: see backbone.c). weight_init=normal makes every weight normal. */
+    nn_init sub_init = xn;
+    if (kind == BACKBONE_SASREC) {
+        if (!(init_std > 0)) {
+            mgsd_free(tb);
+            return mgsd_error(MGSD_ERR_CONFIG, "initializer_range=%g must be > 0", init_std);
+        }
+        sub_init.weight = PARAMS_INIT_NORMAL;
+        sub_init.std = init_std;
+    }
+    im->item_emb = nn_table_add_weight(tb, "", "sub_model.item_embedding.weight", im->item_rows, C, sub_init);
     im->pos_emb = nn_table_add_weight(tb, "", "position_embedding.weight", im->L + 1, C, xn);
     int sq[2] = {im->K, C};
     im->prototypes = nn_table_add(tb, "", "user_interests_emb", 2, sq, PARAMS_INIT_NORMAL, 1.0f, 0);
@@ -216,7 +230,7 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     nn_transformer_cfg tc = {enc_layers, C, enc_heads, enc_ff, im->drop, im->drop, enc_eps, NN_ACT_RELU, xn};
     st = nn_transformer_declare(&im->seq_enc, tb, "raw_gaussian_kernel_transformer_encoder.", &tc);
     if (st == MGSD_OK) st = nn_transformer_declare(&im->item_enc, tb, "item_wise_transformer_encoder.", &tc);
-    if (st == MGSD_OK) st = backbone_declare(&im->sub, tb, "sub_model.", kind, cfg, C, im->L, xn);
+    if (st == MGSD_OK) st = backbone_declare(&im->sub, tb, "sub_model.", kind, cfg, C, im->L, sub_init);
     if (st == MGSD_OK) st = nn_table_build(tb, &m->params, rng);
     mgsd_free(tb);
     return st;

@@ -118,13 +118,21 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     else return mgsd_error(MGSD_ERR_CONFIG, "config key 'learner' must be adam or adamw, got '%s'", learner);
     MGSD_TRY(mgsd_config_get_float(cfg, "clip_grad_norm", &s->clip_grad_norm));
     MGSD_TRY(positive("clip_grad_norm", s->clip_grad_norm, 1));
-    s->warm_up_ratio = 0;
-    if (mgsd_config_has(cfg, "warm_up_ratio")) {
-        MGSD_TRY(mgsd_config_get_float(cfg, "warm_up_ratio", &s->warm_up_ratio));
-        if (!(s->warm_up_ratio >= 0 && s->warm_up_ratio <= 1))
-            return mgsd_error(MGSD_ERR_CONFIG, "config key 'warm_up_ratio' must be in [0, 1], got %g",
-                              s->warm_up_ratio);
-    }
+    const char *sched;
+    MGSD_TRY(mgsd_config_get_str(cfg, "lr_schedule", &sched));
+    if (!strcasecmp(sched, "constant")) s->lr_schedule = TRAINER_LR_CONSTANT;
+    else if (!strcasecmp(sched, "linear")) s->lr_schedule = TRAINER_LR_LINEAR;
+    else if (!strcasecmp(sched, "epoch_linear")) s->lr_schedule = TRAINER_LR_EPOCH_LINEAR;
+    else
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'lr_schedule' must be constant, linear or epoch_linear, got '%s'",
+                          sched);
+    MGSD_TRY(mgsd_config_get_float(cfg, "warm_up_ratio", &s->warm_up_ratio));
+    if (!(s->warm_up_ratio >= 0 && s->warm_up_ratio <= 1))
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'warm_up_ratio' must be in [0, 1], got %g", s->warm_up_ratio);
+    if (s->warm_up_ratio > 0 && s->lr_schedule == TRAINER_LR_CONSTANT)
+        return mgsd_error(MGSD_ERR_CONFIG,
+                          "config key 'warm_up_ratio' (%g) needs lr_schedule=linear or epoch_linear (lr_schedule is constant)",
+                          s->warm_up_ratio);
     MGSD_TRY(mgsd_config_get_int(cfg, "eval_step", &s->eval_step));
     MGSD_TRY(mgsd_config_get_int(cfg, "stopping_step", &s->stopping_step));
     MGSD_TRY(positive("eval_step", s->eval_step, 0));
@@ -260,11 +268,17 @@ mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_datase
     st = params_alloc_like(&t->best, &m->params);
     if (st != MGSD_OK) goto fail;
     params_copy_values(&t->best, &m->params);
-    int64_t total = (int64_t)t->s.epochs * mgsd_batcher_num_batches(t->train_bt);
-    if (t->s.warm_up_ratio > 0)
+    /* linear: over every step of the run; epoch_linear: the reference's total, steps per
+     * epoch = int(train instances / batch size), counted in epochs. */
+    int64_t total = t->s.lr_schedule == TRAINER_LR_LINEAR
+                        ? (int64_t)t->s.epochs * mgsd_batcher_num_batches(t->train_bt)
+                        : (int64_t)(mgsd_batcher_num_instances(t->train_bt) / t->s.batch_size);
+    if (total < 1) total = 1;
+    if (t->s.lr_schedule == TRAINER_LR_CONSTANT)
+        st = optim_schedule_init(&t->sched, OPTIM_SCHEDULE_CONSTANT, t->s.adam.lr, 0, 1);
+    else
         st = optim_schedule_init(&t->sched, OPTIM_SCHEDULE_LINEAR_WARMUP, t->s.adam.lr,
-                                 (int64_t)(t->s.warm_up_ratio * (double)total), total > 0 ? total : 1);
-    else st = optim_schedule_init(&t->sched, OPTIM_SCHEDULE_CONSTANT, t->s.adam.lr, 0, 1);
+                                 (int64_t)(t->s.warm_up_ratio * (double)total), total);
     if (st != MGSD_OK) goto fail;
     t->history = cJSON_CreateArray();
     if (!t->history) { st = mgsd_error(MGSD_ERR_NOMEM, "trainer: out of memory"); goto fail; }
@@ -403,7 +417,7 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
                           lv, (long long)t->st.epoch, (long long)t->st.step_in_epoch);
     MGSD_TRY(ag_backward(tp, loss));
     if (t->s.clip_grad_norm > 0) MGSD_TRY(params_clip_grad_norm(&m->params, t->s.clip_grad_norm, NULL));
-    double lr = optim_schedule_lr(&t->sched, t->st.global_step);
+    double lr = optim_schedule_lr(&t->sched, t->s.lr_schedule == TRAINER_LR_EPOCH_LINEAR ? t->st.epoch : t->st.global_step);
     MGSD_TRY(optim_adam_step(&t->adam, &m->params, lr));
     *loss_out = lv;
     *lr_out = lr;

@@ -21,6 +21,12 @@
 #include "train/model_io.h"
 
 /* Settings read from the config (keys in docs/config.md and docs/cli.md). */
+/* lr_schedule: constant; linear = per optimiser step over epochs x T steps (transformers'
+ * get_linear_schedule_with_warmup); epoch_linear = the MGSD-WSS reference's MgsdTrainer, a
+ * WarmupLinearSchedule with t_total = T (steps per epoch) stepped once per epoch, so epoch e
+ * (0-based) trains at lr x (e < w ? e / w : max(0, (T - e) / (T - w))), w = warm_up_ratio x T. */
+typedef enum trainer_lr_schedule { TRAINER_LR_CONSTANT, TRAINER_LR_LINEAR, TRAINER_LR_EPOCH_LINEAR } trainer_lr_schedule;
+
 typedef struct trainer_settings {
     uint64_t seed;
     int threads;
@@ -29,7 +35,8 @@ typedef struct trainer_settings {
     int max_len;           /* MAX_ITEM_LIST_LENGTH */
     optim_adam_config adam;
     double clip_grad_norm; /* 0 = off */
-    double warm_up_ratio;  /* 0 = constant lr; else linear warm-up over ratio * total steps, linear decay */
+    trainer_lr_schedule lr_schedule;
+    double warm_up_ratio;  /* warm-up share of the linear schedules */
     int eval_step;
     int stopping_step;
     char valid_metric[32]; /* lowercase "hit@20" */
