@@ -393,7 +393,62 @@ static void test_stabilisers(void) {
     ag_tape_free(&t);
 }
 
+/* The sub-model keeps its own reference initialisation (it is built after MGSD's xavier
+ * apply in the authors' code): SASRec normal(initializer_range) for E and every weight,
+ * BERT4Rec xavier-normal, GRU4Rec a bias-free GRU and a PyTorch-default dense layer. */
+static int init_of(mgsd_model *m, const char *name, params_init_kind *kind, float *a) {
+    int i = params_index(&m->params, name);
+    if (i < 0) return 0;
+    *kind = m->params.inits[i];
+    *a = m->params.init_args[i][0];
+    return 1;
+}
+
+static void test_sub_model_init(void) {
+    const char *subs[] = {"SASRec", "BERT4Rec", "GRU4Rec"};
+    for (int k = 0; k < 3; k++) {
+        const char *kv[] = {"sub_model", subs[k], "initializer_range", "0.03"};
+        mgsd_config *c = make_config(kv, 4);
+        mgsd_model m;
+        CHECK_OK(make_model(&m, c, 1));
+        params_init_kind kind = PARAMS_INIT_ZEROS;
+        float a = 0;
+        CHECK(init_of(&m, "sub_model.item_embedding.weight", &kind, &a));
+        CHECK_INT_EQ(kind, k == 0 ? PARAMS_INIT_NORMAL : PARAMS_INIT_XAVIER_NORMAL);
+        if (k == 0) CHECK_NEAR(a, 0.03, 1e-7);
+        CHECK(init_of(&m, "replace_gaussian_fc1.weight", &kind, &a)); /* MGSD's own: xavier */
+        CHECK_INT_EQ(kind, PARAMS_INIT_XAVIER_NORMAL);
+        int n_sub = 0, n_normal = 0;
+        for (int i = 0; i < m.params.count; i++) {
+            if (strncmp(m.params.names[i], "sub_model.", 10) != 0 || m.params.tensors[i].ndim != 2) continue;
+            n_sub++;
+            n_normal += m.params.inits[i] == PARAMS_INIT_NORMAL && m.params.init_args[i][0] == 0.03f;
+        }
+        if (k == 0) CHECK_INT_EQ(n_normal, n_sub);
+        else CHECK_INT_EQ(n_normal, 0);
+        if (k == 2) {
+            CHECK(params_index(&m.params, "sub_model.gru_layers.bias_l0") < 0);
+            CHECK(init_of(&m, "sub_model.dense.bias", &kind, &a));
+            CHECK_INT_EQ(kind, PARAMS_INIT_UNIFORM);
+            CHECK_NEAR(a, -1.0 / sqrt(8.0), 1e-6); /* U(-1/sqrt(H), 1/sqrt(H)), H = 8 */
+        }
+        free_model(&m);
+        mgsd_config_free(c);
+        /* weight_init=normal: every weight normal(initializer_range) */
+        const char *kn[] = {"sub_model", subs[k], "weight_init", "normal"};
+        c = make_config(kn, 4);
+        CHECK_OK(make_model(&m, c, 1));
+        CHECK(init_of(&m, "replace_gaussian_fc1.weight", &kind, &a));
+        CHECK_INT_EQ(kind, PARAMS_INIT_NORMAL);
+        CHECK(init_of(&m, "sub_model.item_embedding.weight", &kind, &a));
+        CHECK_INT_EQ(kind, PARAMS_INIT_NORMAL);
+        free_model(&m);
+        mgsd_config_free(c);
+    }
+}
+
 int main(void) {
+    test_sub_model_init();
     test_augment();
     test_stabilisers();
     test_behaviour();
