@@ -80,6 +80,7 @@ static void on_epoch(void *u, const trainer_epoch_info *e) {
     progress *p = u;
     if (p->tty) fprintf(stderr, "\r\033[K");
     printf("epoch %lld  loss %.4f  train %.1f s", (long long)e->epoch, e->loss, e->train_seconds);
+    if (e->lr_scheduled) printf("  lr %.4g", e->lr);
     if (e->validated) {
         char k1[32], k2[32];
         double v1 = 0, v2 = 0;

@@ -25,7 +25,15 @@ SMALL=(--embedding_size=16 --transformer_encoder_dim_feedforward=32 --transforme
 expect_rc 0 "train MGSD (SASRec sub-model) 1 epoch" "$MGSD" train --model=MGSD --sub_model=SASRec \
     --dataset="$T/s.inter" --epochs=1 --checkpoint-dir="$T/ck" "${SMALL[@]}"
 has "^epoch 0 .*valid hit@10" out
+has "^epoch 0 .* lr 0.001 " out
 CK="$T/ck/MGSD-best.ckpt"
+# The reference schedule: lr x (T - e) / T at epoch e, T = int(train instances / batch size).
+expect_rc 0 "train MGSD 3 epochs (epoch_linear schedule)" "$MGSD" train --model=MGSD --sub_model=GRU4Rec \
+    --dataset="$T/s.inter" --epochs=3 --checkpoint-dir="$T/ck3" "${SMALL[@]}"
+python3 -c "
+import json; r = json.load(open('$T/ck3/results.json')); lr = [e['lr'] for e in r['epochs']]
+T = r['dataset']['train_instances'] // 64
+assert len(lr) == 3 and all(abs(lr[e] - 0.001 * (T - e) / T) < 1e-12 for e in range(3)) and lr[2] < lr[0], (lr, T)" && ok "results.json lr follows the per-epoch linear schedule" || bad "epoch_linear lr"
 
 U=$(awk 'NR==2{print $1}' "$T/s.inter")
 expect_rc 0 "explain --user" "$MGSD" explain --checkpoint="$CK" --user="$U" --topk=3

@@ -434,6 +434,7 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         int64_t e = t->st.epoch;
         MGSD_TRY(mgsd_batcher_begin_epoch(t->train_bt, t->s.seed, e));
         double t0 = mgsd_now();
+        double lr = optim_schedule_lr(&t->sched, t->s.lr_schedule == TRAINER_LR_EPOCH_LINEAR ? e : t->st.global_step);
         for (int64_t k = t->st.step_in_epoch; k < nb; k++) {
             if (cb->interrupted && cb->interrupted(cb->user)) {
                 t->st.epoch_seconds += mgsd_now() - t0;
@@ -443,7 +444,7 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
                                   (long long)e, (long long)k);
             }
             MGSD_TRY(mgsd_batcher_fill(t->train_bt, k, &t->batch));
-            double loss = 0, lr = 0;
+            double loss = 0;
             MGSD_TRY(train_step(t, &loss, &lr));
             t->st.epoch_loss_sum += loss;
             t->st.global_step++;
@@ -458,6 +459,8 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         t->st.epoch_seconds += mgsd_now() - t0;
         trainer_epoch_info ei = {0};
         ei.epoch = e;
+        ei.lr = lr;
+        ei.lr_scheduled = t->s.lr_schedule != TRAINER_LR_CONSTANT;
         ei.loss = t->st.epoch_loss_sum / (double)nb;
         ei.train_seconds = t->st.epoch_seconds;
         t->st.epoch = e + 1;
@@ -468,6 +471,7 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         cJSON_AddNumberToObject(rec, "epoch", (double)e);
         cJSON_AddNumberToObject(rec, "loss", ei.loss);
         cJSON_AddNumberToObject(rec, "train_seconds", ei.train_seconds);
+        cJSON_AddNumberToObject(rec, "lr", ei.lr);
         mgsd_eval_result vr;
         if ((e + 1) % t->s.eval_step == 0) {
             if (cb->on_valid_begin) cb->on_valid_begin(cb->user, e);

@@ -64,6 +64,8 @@ typedef struct trainer_epoch_info {
     int64_t epoch;
     double loss;             /* mean batch loss */
     double train_seconds;
+    double lr;               /* learning rate of the epoch's last step */
+    int lr_scheduled;        /* lr_schedule is not constant */
     int validated;
     int improved;            /* new best (checkpoint written when a best path is set) */
     const mgsd_eval_result *valid;
