@@ -126,7 +126,7 @@ static mgsd_status demo_detection(demo_model *d, const mgsd_dataset *ds, const m
     if (st == MGSD_OK) st = mgsd_eval_noise(clean, lab, n, 0.0, &nr);
     if (st == MGSD_OK)
         printf("\nMGSD's noise discriminator on the planted noise (%lld interactions, %lld planted):\n"
-               "  flagged %lld (clean probability < 0.5): precision %.3f, recall %.3f; AUC %.3f\n",
+               "  flagged %lld (clean probability <= 0.5, dropped at inference): precision %.3f, recall %.3f; AUC %.3f\n",
                (long long)nr.n, (long long)nr.n_noise, (long long)nr.n_flagged, nr.precision, nr.recall, nr.auc);
     /* one user in detail */
     const int64_t *offs = mgsd_dataset_user_offsets(ds);

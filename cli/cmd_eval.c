@@ -138,7 +138,7 @@ static mgsd_status observe_injected(void *ctx, const mgsd_batch *b, const uint8_
 }
 
 static void print_noise_report(const char *what, const mgsd_noise_report *nr) {
-    printf("noise detection (%s): %lld history items, %lld noise, %lld flagged (p_clean < 0.5), AUC of the clean margin\n"
+    printf("noise detection (%s): %lld history items, %lld noise, %lld flagged (p_clean <= 0.5: dropped), AUC of the clean margin\n"
            "  precision %.4f  recall %.4f  f1 %.4f  AUC %.4f\n",
            what, (long long)nr->n, (long long)nr->n_noise, (long long)nr->n_flagged, nr->precision, nr->recall,
            nr->f1, nr->auc);

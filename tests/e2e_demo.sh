@@ -33,7 +33,7 @@ assert set(rows) == {"SASRec", "MGSD"}, f"table rows: {rows}"
 for name, (h, n, hn, nn, lost) in rows.items():
     assert 0 < n <= h <= 1 and abs(lost - (h - hn)) < 1e-3, (name, rows[name])
     assert h > 0.1, f"{name} hit@10 {h}: did not learn"
-det = re.search(r"flagged (\d+) \(clean probability < 0.5\): precision ([\d.]+), recall ([\d.]+); AUC ([\d.]+)", text)
+det = re.search(r"flagged (\d+) \(clean probability <= 0.5, dropped at inference\): precision ([\d.]+), recall ([\d.]+); AUC ([\d.]+)", text)
 assert det, "no noise-detection line"
 auc = float(det.group(4))
 assert 0.6 < auc <= 1, f"planted-noise AUC {auc}: the discriminator did not learn"

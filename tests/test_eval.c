@@ -302,12 +302,18 @@ static void test_noise_report(void) {
     CHECK_OK(mgsd_eval_noise(q, zi, 4, 0.5, &r));
     CHECK_NEAR(r.auc, 0.0, 1e-12);
     CHECK_NEAR(r.recall, 0.0, 1e-12);
-    /* all tied: 0.5 */
+    /* all tied at the threshold: inference keeps only p > 0.5, so all are flagged */
     const float t[4] = {0.5f, 0.5f, 0.5f, 0.5f};
     CHECK_OK(mgsd_eval_noise(t, z, 4, 0.5, &r));
     CHECK_NEAR(r.auc, 0.5, 1e-12);
-    CHECK_INT_EQ(r.n_flagged, 0);
-    CHECK_NEAR(r.precision, 0.0, 0);
+    CHECK_INT_EQ(r.n_flagged, 4);
+    CHECK_NEAR(r.precision, 0.5, 1e-12);
+    CHECK_NEAR(r.recall, 1.0, 1e-12);
+    /* a margin of exactly 0 (both logits 0) is dropped at inference: flagged at threshold 0 */
+    const float m0[4] = {0.0f, -1.0f, 2.0f, 0.0f};
+    CHECK_OK(mgsd_eval_noise(m0, z, 4, 0.0, &r));
+    CHECK_INT_EQ(r.n_flagged, 3);
+    CHECK_INT_EQ(r.true_positives, 2);
     /* one class only: AUC undefined */
     const uint8_t none[4] = {0, 0, 0, 0};
     CHECK_OK(mgsd_eval_noise(q, none, 4, 0.5, &r));

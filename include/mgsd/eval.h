@@ -110,7 +110,8 @@ mgsd_status mgsd_eval_topk(const float *scores, int32_t n_items, int k, const in
 /* Noise detection: clean[i] is the model's clean score of interaction i (a probability
  * with threshold 0.5, or any increasing transform of it with the matching threshold, such
  * as a logit margin with 0), is_noise[i] the ground truth (1 = noise). An interaction is
- * flagged as noise when clean < threshold. AUC is of the noise score -clean against
+ * flagged as noise when clean <= threshold: exactly the items inference drops (it keeps an
+ * item iff p_clean > 0.5, i.e. margin > 0). AUC is of the noise score -clean against
  * is_noise, exact (Mann-Whitney U with ties counting 1/2); NaN when a class is empty.
  * precision = TP / flagged (0 if nothing flagged), recall = TP / noisy (0 if no noise). */
 typedef struct mgsd_noise_report {

@@ -1,5 +1,5 @@
 /* Noise-detection report: precision and recall of flagging interactions whose clean
- * score is below a threshold, and the exact ROC AUC (Mann-Whitney U, ties 1/2). */
+ * score is at or below a threshold (what inference drops), and the exact ROC AUC (Mann-Whitney U, ties 1/2). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,7 @@ mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t
     for (int64_t i = 0; i < n; i++) {
         float p = clean[i];
         if (p != p) return mgsd_error(MGSD_ERR_NUMERIC, "clean score %lld is NaN", (long long)i);
-        int noisy = is_noise[i] != 0, flag = p < threshold;
+        int noisy = is_noise[i] != 0, flag = p <= threshold;
         out->n_noise += noisy;
         out->n_flagged += flag;
         out->true_positives += noisy && flag;
