@@ -41,7 +41,8 @@ test-sanitize:
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 MGSD_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
-# SASRec on the default synthetic data (generated in memory), 3 epochs, valid/test metrics.
+# SASRec and MGSD on the default synthetic data (generated in memory), 20 epochs each: test
+# metrics clean and with injected noise, MGSD's noise detection, one explained history.
 # OpenMP threads spin while waiting by default; on a shared or oversubscribed machine that
 # makes 2-thread training ~10x slower (measured), so the demo and benchmarks wait passively
 # unless the caller set OMP_WAIT_POLICY.

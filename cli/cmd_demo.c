@@ -41,7 +41,6 @@ static int demo_fail(void) {
     return 1;
 }
 
-#define DEMO_EPOCHS "--epochs=20"
 #define DEMO_INJECT 0.2
 
 /* One trained model of the demo and its test figures (clean, then with injected noise). */
@@ -183,13 +182,15 @@ static mgsd_status demo_detection(demo_model *d, const mgsd_dataset *ds, const m
 }
 
 /* The default synthetic data -> SASRec and MGSD with its default BERT4Rec sub-model (hidden
- * 32, L 20, 20 epochs each). MGSD runs with the contrastive terms off and normal init: on
- * this data the reference losses collapse the discriminator (docs/mgsd.md, "Training
- * dynamics"). */
-static int demo_main(void) {
-    char *sas_args[] = {DEMO_EPOCHS, "--MAX_ITEM_LIST_LENGTH=20", "--hidden_size=32", "--inner_size=32",
+ * 32, L 20, `epochs` each: 20 unless --epochs says otherwise). MGSD runs with the
+ * contrastive terms off and normal init: on this data the reference losses collapse the
+ * discriminator (docs/mgsd.md, "Training dynamics"). */
+static int demo_main(int epochs) {
+    char ep[32];
+    snprintf(ep, sizeof ep, "--epochs=%d", epochs);
+    char *sas_args[] = {ep, "--MAX_ITEM_LIST_LENGTH=20", "--hidden_size=32", "--inner_size=32",
                         "--train_batch_size=256", "--eval_batch_size=1000"};
-    char *mgsd_args[] = {DEMO_EPOCHS, "--MAX_ITEM_LIST_LENGTH=20", "--embedding_size=32", "--inner_size=32",
+    char *mgsd_args[] = {ep, "--MAX_ITEM_LIST_LENGTH=20", "--embedding_size=32", "--inner_size=32",
                          "--transformer_encoder_dim_feedforward=64", "--reweight_loss_zeta=0", "--reweight_loss_eta=0",
                          "--weight_init=normal", "--train_batch_size=256", "--eval_batch_size=1000"};
     mgsd_synth_options so;
@@ -211,9 +212,9 @@ static int demo_main(void) {
     if (st == MGSD_OK) {
         printf("mgsd demo: the default synthetic data: %d users, %d items, %lld interactions, %.0f%% of them planted noise;\n"
                "SASRec and MGSD-WSS (BERT4Rec sub-model; contrastive terms off, see docs/mgsd.md), hidden 32, L 20,\n"
-               "20 epochs each, %d threads\n",
+               "%d epochs each, %d threads\n",
                (int)mgsd_dataset_num_users(ds), (int)mgsd_dataset_num_items(ds) - 1,
-               (long long)mgsd_dataset_num_interactions(ds), 100.0 * (double)planted / (double)(syn.n ? syn.n : 1),
+               (long long)mgsd_dataset_num_interactions(ds), 100.0 * (double)planted / (double)(syn.n ? syn.n : 1), epochs,
                mgsd_get_num_threads());
         fflush(stdout);
     }
@@ -240,11 +241,21 @@ static int demo_main(void) {
 }
 
 int cli_cmd_demo(int argc, char **argv) {
-    int toy = 0;
+    int toy = 0, epochs = 20;
     for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "--epochs=", 9)) {
+            char *end;
+            long v = strtol(argv[i] + 9, &end, 10);
+            if (end == argv[i] + 9 || *end || v < 1 || v > 1000) {
+                fprintf(stderr, "mgsd demo: --epochs expects an integer in 1..1000, got '%s'\n", argv[i] + 9);
+                return 2;
+            }
+            epochs = (int)v;
+            continue;
+        }
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: mgsd demo [--toy]\n\nGenerates the default synthetic dataset in memory (20%% planted noise), trains a\n"
-                   "small SASRec and a small MGSD-WSS on it (20 epochs each), scores both on the test split\n"
+            printf("usage: mgsd demo [--epochs=20] [--toy]\n\nGenerates the default synthetic dataset in memory (20%% planted noise), trains a\n"
+                   "small SASRec and a small MGSD-WSS on it (--epochs each, default 20), scores both on the test split\n"
                    "clean and with 20%% injected noise, scores MGSD's noise discriminator against the planted\n"
                    "labels and shows one user's history with MGSD's keep decisions (1-2 minutes on 2\n"
                    "cores). --toy: the engine demo (a 2-layer causal transformer on a toy next-item task,\n"
@@ -258,7 +269,7 @@ int cli_cmd_demo(int argc, char **argv) {
         fprintf(stderr, "mgsd demo: unknown option '%s'\n", argv[i]);
         return 2;
     }
-    if (!toy) return demo_main();
+    if (!toy) return demo_main(epochs);
     toy_config c;
     toy_config_default(&c);
     printf("mgsd demo: 2-layer transformer (hidden %d, %d heads) on a toy next-item task, %d items, batch %d, %d steps\n",

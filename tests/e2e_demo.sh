@@ -14,29 +14,39 @@ bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
 "$MGSD" demo --bogus >"$T/out" 2>"$T/err"; rc=$?
 [ "$rc" = 2 ] && grep -q "unknown option '--bogus'" "$T/err" && ok "unknown option (rc 2)" || bad "unknown option: rc $rc"
 
-"$MGSD" demo >"$T/out" 2>"$T/err"; rc=$?
-[ "$rc" = 0 ] && ok "demo (rc 0)" || { bad "demo: rc $rc"; cat "$T/err"; }
+for bad_ep in 0 x 1001; do
+  "$MGSD" demo --epochs=$bad_ep >"$T/out" 2>"$T/err"; rc=$?
+  [ "$rc" = 2 ] && grep -q "epochs expects an integer in 1..1000" "$T/err" && ok "--epochs=$bad_ep refused (rc 2)" || bad "--epochs=$bad_ep: rc $rc"
+done
+
+# The full demo (20 epochs each); sanitizer runs (MGSD_TEST_QUICK) check its structure on
+# one epoch only, since what it learns in one epoch is not the point there.
+EP=20
+[ -n "${MGSD_TEST_QUICK:-}" ] && [ "${MGSD_TEST_QUICK}" != 0 ] && EP=1
+"$MGSD" demo --epochs=$EP >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" = 0 ] && ok "demo --epochs=$EP (rc 0)" || { bad "demo: rc $rc"; cat "$T/err"; }
 cat "$T/out"
-# Both models train 20 epochs.
 for m in SASRec MGSD; do
   n=$(grep -c "^  $m *epoch" "$T/out")
-  [ "$n" = 20 ] && ok "$m: 20 epoch lines" || bad "$m: $n epoch lines"
+  [ "$n" = "$EP" ] && ok "$m: $EP epoch lines" || bad "$m: $n epoch lines"
 done
-# The table: hit@10 clean and noisy for both; MGSD must have learned to rank (hit@10 well
-# above the 10/500 of chance) and the "lost" column is the difference of the two.
-python3 - "$T/out" <<'PY' || fails=$((fails + 1))
+# The table: hit@10 clean and noisy for both, the "lost" column their difference; after 20
+# epochs both models must rank far above chance (10/500) and MGSD's discriminator must find
+# the planted noise (AUC 0.876 measured).
+python3 - "$T/out" "$EP" <<'PY' || fails=$((fails + 1))
 import re, sys
 text = open(sys.argv[1]).read()
+learned = int(sys.argv[2]) >= 20
 rows = {m.group(1): [float(x) for x in m.group(3, 4, 5, 6, 7)]
         for m in re.finditer(r"^  (SASRec|MGSD) +(\d+) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+) +(-?[\d.]+)$", text, re.M)}
 assert set(rows) == {"SASRec", "MGSD"}, f"table rows: {rows}"
 for name, (h, n, hn, nn, lost) in rows.items():
     assert 0 < n <= h <= 1 and abs(lost - (h - hn)) < 1e-3, (name, rows[name])
-    assert h > 0.1, f"{name} hit@10 {h}: did not learn"
+    assert h > 0.1 or not learned, f"{name} hit@10 {h}: did not learn"
 det = re.search(r"flagged (\d+) \(clean probability <= 0.5, dropped at inference\): precision ([\d.]+), recall ([\d.]+); AUC ([\d.]+)", text)
 assert det, "no noise-detection line"
 auc = float(det.group(4))
-assert 0.6 < auc <= 1, f"planted-noise AUC {auc}: the discriminator did not learn"
+assert 0 <= auc <= 1 and (auc > 0.6 or not learned), f"planted-noise AUC {auc}: the discriminator did not learn"
 print(f"ok   table {rows}; planted-noise AUC {auc}")
 PY
 grep -q "planted noise$" "$T/out" && ok "explained history table" || bad "no explained history"
