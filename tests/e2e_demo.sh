@@ -4,11 +4,7 @@
 # planted labels and one user's explained history. Usage: e2e_demo.sh path/to/mgsd
 set -u
 MGSD=${1:?usage: e2e_demo.sh path/to/mgsd}
-T=$(mktemp -d /tmp/mgsd_e2e_demo.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok()   { echo "ok   $*"; }
-bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/support/e2e_lib.sh" demo
 
 "$MGSD" demo --help >"$T/out" 2>&1 && grep -q "planted" "$T/out" && ok "demo --help" || bad "demo --help: $(cat "$T/out")"
 "$MGSD" demo --bogus >"$T/out" 2>"$T/err"; rc=$?
@@ -54,5 +50,4 @@ n=$(grep -Ec "^ +[0-9]+  [0-9]+ +[0-9.]+  (yes|no) " "$T/out")
 [ "$n" -ge 2 ] && ok "history rows: $n" || bad "history rows: $n"
 grep -Eq "^  top 5 next items:( [0-9]+){5}$" "$T/out" && ok "top 5" || bad "top 5 line"
 
-[ "$fails" = 0 ] && echo "all e2e_demo checks passed" || echo "$fails e2e_demo checks FAILED"
-exit $((fails > 0))
+e2e_finish

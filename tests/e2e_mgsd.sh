@@ -4,19 +4,7 @@
 # Usage: e2e_mgsd.sh path/to/mgsd
 set -u
 MGSD=${1:?usage: e2e_mgsd.sh path/to/mgsd}
-T=$(mktemp -d /tmp/mgsd_e2e_mgsd.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-fails=0
-passed=0
-ok()  { echo "ok   $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-expect_rc() { # expected_rc description command...
-    local want=$1 what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" = "$want" ]; then ok "$what (rc $rc)"; else bad "$what: rc $rc, expected $want"; cat "$T/out" "$T/err"; fi
-}
-has() { if grep -q -- "$1" "$T/$2"; then ok "$2 has '$1'"; else bad "$2 lacks '$1'"; cat "$T/$2"; fi; }
+. "$(dirname "$0")/support/e2e_lib.sh" mgsd
 
 "$MGSD" synth --out="$T/s.inter" --users=120 --items=60 --min-len=6 --max-len=12 --noise=0.2 --seed=3 >/dev/null \
     || { echo "synth failed"; exit 1; }
@@ -81,5 +69,4 @@ has "sub_model" err
 expect_rc 1 "explain on a SASRec checkpoint" "$MGSD" explain --checkpoint="$T/ck3/SASRec-best.ckpt" --user="$U"
 has "needs an MGSD checkpoint" err
 
-echo "$passed passed, $fails failed"
-[ "$fails" -eq 0 ]
+e2e_finish

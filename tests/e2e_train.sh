@@ -3,19 +3,7 @@
 # and the error paths with their exit codes. Usage: e2e_train.sh path/to/mgsd
 set -u
 MGSD=${1:?usage: e2e_train.sh path/to/mgsd}
-T=$(mktemp -d /tmp/mgsd_e2e_train.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok()   { echo "ok   $*"; }
-bad()  { echo "FAIL $*"; fails=$((fails + 1)); }
-expect_rc() { # expected_rc description command...
-    local want=$1 what=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" = "$want" ]; then ok "$what (rc $rc)"; else bad "$what: rc $rc, expected $want"; cat "$T/out" "$T/err"; fi
-}
-expect_err() { # pattern: the last command's stderr must contain it
-    if grep -q -- "$1" "$T/err"; then ok "stderr mentions '$1'"; else bad "stderr lacks '$1':"; cat "$T/err"; fi
-}
+. "$(dirname "$0")/support/e2e_lib.sh" train
 
 # --version names the matrix-product library the binary was built with.
 expect_rc 0 "mgsd --version" "$MGSD" --version
@@ -126,5 +114,4 @@ if command -v python3 >/dev/null; then
     fi
 fi
 
-echo "$fails failed"
-[ "$fails" = 0 ]
+e2e_finish
