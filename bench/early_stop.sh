@@ -6,7 +6,9 @@
 # usage: bench/early_stop.sh MODEL DATASET "SEEDS" [--key=value ...]
 #        bench/early_stop.sh --report DIR...     (re-print the table of finished runs)
 #   e.g. bench/early_stop.sh SASRec ../shared/data/beauty/beauty.txt "2020 2021 2022"
-# Runs go to $EARLY_STOP_DIR (default /tmp/mgsd-early-stop)/<model>-<dataset>-<seed>.
+# Runs go to $EARLY_STOP_DIR (default /tmp/mgsd-early-stop)/<model>-<dataset>-<seed>. Run the
+# same command again to continue runs that were killed (from <model>-last.ckpt; only
+# --threads is taken from the command line then) and to skip finished ones.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mgsd=${MGSD_BIN:-$here/build/mgsd}
@@ -81,9 +83,19 @@ dirs=()
 for s in $seeds; do
   d="$out/$tag-$(basename "${data%.*}")-$s"
   mkdir -p "$d"
-  echo "== $model $(basename "$data") seed $s -> $d" >&2
-  "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" "$@" \
-    > "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
+  # A run that stopped before its test scores (killed, machine lost) continues from its
+  # last checkpoint, bit for bit; a finished one is only reported.
+  if [ -f "$d/results.json" ] && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("test") else 1)' "$d/results.json"; then
+    echo "== $model $(basename "$data") seed $s: finished in $d" >&2
+  elif [ -f "$d/$model-last.ckpt" ]; then
+    echo "== $model $(basename "$data") seed $s: resuming $d/$model-last.ckpt" >&2
+    "$mgsd" train --resume="$d/$model-last.ckpt" --checkpoint-dir="$d" $(printf '%s\n' "$@" | grep -E '^--threads=' || true) \
+      >> "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
+  else
+    echo "== $model $(basename "$data") seed $s -> $d" >&2
+    "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" "$@" \
+      > "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
+  fi
   dirs+=("$d")
 done
 report "${dirs[@]}"
