@@ -43,21 +43,21 @@ test-sanitize:
 
 # SASRec and MGSD on the default synthetic data (generated in memory), 20 epochs each: test
 # metrics clean and with injected noise, MGSD's noise detection, one explained history.
-# OpenMP threads spin while waiting by default; on a shared or oversubscribed machine that
-# makes 2-thread training ~10x slower (measured), so the demo and benchmarks wait passively
-# unless the caller set OMP_WAIT_POLICY.
-OMP_ENV := OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive}
+# OpenMP's default wait policy (spin briefly, then sleep) is the fastest on a machine of
+# one's own: `mgsd demo --epochs=3` took 15.0 s with it and 31.7 s with
+# OMP_WAIT_POLICY=passive. On a machine shared with other busy jobs, spinning threads make
+# 2-thread training up to ~10x slower: run `OMP_WAIT_POLICY=passive make demo` there.
 
 demo: build
-	$(OMP_ENV) ./$(BUILD)/mgsd demo
+	./$(BUILD)/mgsd demo
 
 # The engine demo: loss curve of a 2-layer transformer on a toy next-item task.
 demo-toy: build
-	$(OMP_ENV) ./$(BUILD)/mgsd demo --toy
+	./$(BUILD)/mgsd demo --toy
 
 # Seconds per SASRec epoch / full evaluation and peak RSS on ml-100k and Beauty.
 bench-train: build
-	$(OMP_ENV) ./$(BUILD)/bench_train
+	./$(BUILD)/bench_train
 
 bench: build
 	./$(BUILD)/bench_ops

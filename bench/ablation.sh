@@ -14,7 +14,7 @@ epochs=${2:-20}
 shift $(( $# >= 2 ? 2 : 1 ))
 out=${ABLATION_DIR:-$(mktemp -d /tmp/mgsd-ablation.XXXXXX)}
 mkdir -p "$out"
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OMP_WAIT_POLICY: the OpenMP default unless the caller sets it (README, "Threads").
 variants=(
   "full|"
   "no_aux|--use_aux=false"

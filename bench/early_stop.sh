@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mgsd=${MGSD_BIN:-$here/build/mgsd}
 out=${EARLY_STOP_DIR:-/tmp/mgsd-early-stop}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OMP_WAIT_POLICY: the OpenMP default unless the caller sets it (README, "Threads").
 
 report() {
 python3 - "$@" <<'PY'

@@ -15,7 +15,7 @@ rate=${2:-0.2}
 shift $(( $# >= 2 ? 2 : $# ))
 out=${NOISE_DIR:-$(mktemp -d /tmp/mgsd-noise.XXXXXX)}
 mkdir -p "$out"
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OMP_WAIT_POLICY: the OpenMP default unless the caller sets it (README, "Threads").
 data="$out/synth.inter"
 [ -f "$data" ] || "$mgsd" synth --out="$data" --seed=1 > "$out/synth.log"
 "$mgsd" train --model=SASRec --dataset="$data" --epochs="$epochs" --checkpoint-dir="$out/SASRec" > "$out/SASRec.log" 2>&1
