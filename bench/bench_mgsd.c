@@ -5,7 +5,13 @@
  * accounting), next to raw sgemm measured in the same run; then the seconds of one full
  * evaluation (ranking all items for every user of the valid split) and peak RSS.
  *
- * usage: bench_mgsd [--dataset=PATH] [--sub_model=BERT4Rec] [--steps=N] [--threads=N] */
+ * --checkpoint=FILE starts from a trained MGSD checkpoint of the same dataset and sub-model
+ * (parameters and Adam state) instead of a fresh initialisation: late in training many
+ * values underflow to denormal floats, and --flush_denormals=0 (IEEE, no flush-to-zero)
+ * against 1 (the default, as the trainer) shows what they cost.
+ *
+ * usage: bench_mgsd [--dataset=PATH] [--sub_model=BERT4Rec] [--steps=N] [--threads=N]
+ *                   [--checkpoint=FILE] [--flush_denormals=0|1] */
 #include "ops/blas.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,19 +41,27 @@ static double sgemm_gflops(void) {
 
 int main(int argc, char **argv) {
     const char *path = "../shared/data/ml-100k/ml-100k.inter", *sub = "BERT4Rec";
-    int steps = 6, threads = 0;
+    const char *ckpt = NULL;
+    int steps = 6, threads = 0, flush = 1;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--dataset=", 10)) path = argv[i] + 10;
         else if (!strncmp(argv[i], "--sub_model=", 12)) sub = argv[i] + 12;
         else if (!strncmp(argv[i], "--steps=", 8)) steps = atoi(argv[i] + 8);
         else if (!strncmp(argv[i], "--threads=", 10)) threads = atoi(argv[i] + 10);
+        else if (!strncmp(argv[i], "--checkpoint=", 13)) ckpt = argv[i] + 13;
+        else if (!strncmp(argv[i], "--flush_denormals=", 18)) flush = atoi(argv[i] + 18);
         else {
-            fprintf(stderr, "usage: bench_mgsd [--dataset=PATH] [--sub_model=NAME] [--steps=N] [--threads=N]\n");
+            fprintf(stderr, "usage: bench_mgsd [--dataset=PATH] [--sub_model=NAME] [--steps=N] [--threads=N]\n"
+                            "                  [--checkpoint=FILE] [--flush_denormals=0|1]\n");
             return 2;
         }
     }
     if (steps < 3) steps = 3;
     mgsd_set_num_threads(threads);
+    if (mgsd_set_flush_denormals(flush) != MGSD_OK) {
+        fprintf(stderr, "bench_mgsd: %s\n", mgsd_last_error());
+        return 1;
+    }
     mgsd_data_options dopt;
     mgsd_data_options_default(&dopt);
     mgsd_dataset *ds;
@@ -80,6 +94,23 @@ int main(int argc, char **argv) {
     optim_adam opt;
     optim_adam_config acfg = optim_adam_defaults();
     optim_adam_init(&opt, &m.params, &acfg);
+    int64_t step0 = 0;
+    if (ckpt) {
+        model_io_ckpt ck;
+        mgsd_status st = model_io_open(&ck, ckpt);
+        if (st == MGSD_OK && strcmp(ck.model_name, "MGSD") != 0)
+            st = mgsd_error(MGSD_ERR_INVALID_ARG, "%s holds a %s model, not MGSD", ckpt, ck.model_name);
+        if (st == MGSD_OK) st = model_io_load_values(&ck, "params", &m.params);
+        if (st == MGSD_OK) st = model_io_load_adam(&ck, &opt);
+        if (st != MGSD_OK) {
+            fprintf(stderr, "bench_mgsd: %s\n", mgsd_last_error());
+            return 1;
+        }
+        /* late in training: Adam's bias corrections and the gumbel temperatures are at
+         * their limits (the trainer's own step count is not needed for timing) */
+        step0 = opt.step = 1000000;
+        model_io_close(&ck);
+    }
     mgsd_tape t;
     ag_tape_init(&t, 0, 1);
     mgsd_batch b;
@@ -94,7 +125,7 @@ int main(int argc, char **argv) {
         double t0 = mgsd_now();
         ag_tape_reset(&t);
         params_zero_grads(&m.params);
-        model_mgsd.on_step(&m, s, 0);
+        model_mgsd.on_step(&m, step0 + s, 0);
         mgsd_tensor *loss = model_mgsd.loss(&m, &t, &b);
         if (!loss || ag_backward(&t, loss) != MGSD_OK) {
             fprintf(stderr, "bench_mgsd: %s\n", mgsd_last_error());
@@ -133,7 +164,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     double gf = sgemm_gflops();
-    printf("\nMGSD (%s sub-model) on %s, threads %d\n", sub, path, mgsd_get_num_threads());
+    printf("\nMGSD (%s sub-model) on %s, threads %d, %s, denormals %s\n", sub, path, mgsd_get_num_threads(),
+           ckpt ? ckpt : "fresh initialisation", flush ? "flushed to zero" : "kept (IEEE)");
     printf("seconds per step          %.3f (mean of %d steps after 2 warm-up)\n", sps, measured);
     printf("real tokens per step      %.0f\n", tps);
     printf("steps per epoch           %lld (%.2f M real tokens)\n", (long long)nb, real_tokens * 1e-6);

@@ -105,7 +105,7 @@ int cli_create_model(cli_loaded *l, const char *section) {
     if (!section) section = ckpt_reader_get(&l->ck.r, "best_params") ? "best_params" : "params";
     st = model_io_load_values(&l->ck, section, &l->model->params);
     if (st != MGSD_OK) return cli_fail(st);
-    mgsd_set_num_threads(s.threads);
+    if ((st = trainer_apply_cpu_settings(&s)) != MGSD_OK) return cli_fail(st);
     return 0;
 }
 

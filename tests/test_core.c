@@ -1,6 +1,13 @@
-/* Core: status table, error messages, allocation accounting, arena reuse, RNG. */
+/* Core: status table, error messages, allocation accounting, arena reuse, RNG, threads,
+ * flush-to-zero mode. */
 #include "core/core.h"
 #include "test_util.h"
+
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static mgsd_status fails_with_shape(int n) {
     if (n != 3) return mgsd_error(MGSD_ERR_SHAPE, "x has %d columns, expected 3", n);
@@ -125,6 +132,42 @@ int main(void) {
     CHECK_STATUS(mgsd_set_num_threads(100000), MGSD_ERR_INVALID_ARG);
     CHECK_OK(mgsd_set_num_threads(0));
     CHECK(mgsd_get_num_threads() >= 1);
+
+    /* flush-to-zero: a denormal result is 0 on the calling thread and on every worker, and
+     * a denormal input reads as 0 (DAZ); off again restores IEEE gradual underflow; a team
+     * made larger afterwards gets the mode too */
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+    CHECK_INT_EQ(mgsd_get_flush_denormals(), 0);
+    for (int on = 1; on >= 0; on--) {
+        CHECK_OK(mgsd_set_num_threads(2));
+        CHECK_OK(mgsd_set_flush_denormals(on));
+        CHECK_OK(mgsd_set_num_threads(4));
+        CHECK_INT_EQ(mgsd_get_flush_denormals(), on);
+        int flushed[4] = {-1, -1, -1, -1}, team = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(4)
+#endif
+        {
+            int id = 0;
+#ifdef _OPENMP
+            id = omp_get_thread_num();
+#pragma omp single
+            team = omp_get_num_threads();
+#else
+            team = 1;
+#endif
+            volatile float tiny = 1.1754944e-38f; /* FLT_MIN, the smallest normal */
+            volatile float half = tiny * 0.5f;     /* denormal unless flushed */
+            uint32_t one_bit = 1;                  /* the smallest denormal */
+            volatile float d;
+            memcpy((void *)&d, &one_bit, sizeof one_bit);
+            volatile float d2 = d * 2.0f; /* 2 x denormal, or 0 when inputs are zero */
+            flushed[id] = (half == 0.0f) + 2 * (d2 == 0.0f);
+        }
+        for (int i = 0; i < team; i++) CHECK_INT_EQ(flushed[i], on ? 3 : 0);
+    }
+    CHECK_OK(mgsd_set_num_threads(0));
+#endif
 
     return test_summary();
 }

@@ -93,6 +93,14 @@ static mgsd_status positive(const char *key, double v, int allow_zero) {
     return MGSD_OK;
 }
 
+mgsd_status trainer_apply_cpu_settings(const trainer_settings *s) {
+    MGSD_CHECK_ARG(s);
+    MGSD_TRY(mgsd_set_num_threads(s->threads));
+    mgsd_status st = mgsd_set_flush_denormals(s->flush_denormals);
+    if (st == MGSD_ERR_UNSUPPORTED) mgsd_clear_error();
+    return st == MGSD_ERR_UNSUPPORTED ? MGSD_OK : st;
+}
+
 mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_CHECK_ARG(cfg && s);
     memset(s, 0, sizeof *s);
@@ -101,6 +109,7 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_TRY(mgsd_config_get_int(cfg, "seed", &seed));
     s->seed = (uint64_t)(int64_t)seed;
     MGSD_TRY(mgsd_config_get_int(cfg, "threads", &s->threads));
+    MGSD_TRY(mgsd_config_get_bool(cfg, "flush_denormals", &s->flush_denormals));
     MGSD_TRY(mgsd_config_get_int(cfg, "epochs", &s->epochs));
     MGSD_TRY(mgsd_config_get_int(cfg, "train_batch_size", &s->batch_size));
     MGSD_TRY(mgsd_config_get_int(cfg, "MAX_ITEM_LIST_LENGTH", &s->max_len));
@@ -245,7 +254,7 @@ mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_datase
     t->m = m;
     mgsd_status st = trainer_settings_read(cfg, &t->s);
     if (st != MGSD_OK) goto fail;
-    st = mgsd_set_num_threads(t->s.threads);
+    st = trainer_apply_cpu_settings(&t->s);
     if (st != MGSD_OK) goto fail;
     t->model_name = mgsd_strdup(opt && opt->model_name ? opt->model_name : m->vt->name);
     t->best_path = dup_or_null(opt ? opt->best_path : NULL);

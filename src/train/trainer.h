@@ -30,6 +30,7 @@ typedef enum trainer_lr_schedule { TRAINER_LR_CONSTANT, TRAINER_LR_LINEAR, TRAIN
 typedef struct trainer_settings {
     uint64_t seed;
     int threads;
+    int flush_denormals;   /* set the CPU's flush-to-zero mode (mgsd_set_flush_denormals) */
     int epochs;            /* total epochs of the run (--epochs caps) */
     int batch_size;        /* train_batch_size */
     int max_len;           /* MAX_ITEM_LIST_LENGTH */
@@ -46,6 +47,9 @@ typedef struct trainer_settings {
 
 /* Read and validate the settings (MGSD_ERR_CONFIG naming the key). */
 mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s);
+/* Apply the process-wide CPU settings: thread count and flush-to-zero mode. A CPU without
+ * a flush-to-zero mode keeps IEEE denormals (slower, same results up to rounding). */
+mgsd_status trainer_apply_cpu_settings(const trainer_settings *s);
 /* Dataset options from the config (strings point into cfg). */
 mgsd_status trainer_data_options(const mgsd_config *cfg, mgsd_data_options *o);
 /* A config with the overall table, the model's table (vt may be NULL) and argv applied:
