@@ -3,7 +3,9 @@
  * one line per epoch on stdout, a final valid/test table, checkpoints and results.json
  * in the checkpoint directory. Ctrl-C saves <dir>/<Model>-last.ckpt and exits with 130. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +19,67 @@
 #include "mgsd/eval.h"
 #include "train/trainer.h"
 
-static volatile sig_atomic_t g_interrupted = 0;
+/* SIGINT (Ctrl-C) and SIGTERM. No signal handler may run on a thread that computes: the
+ * AVX-512 and AVX2 sgemm kernels of oneDNN up to 3.11 (Debian 12 ships 2.6) point the
+ * stack pointer into a heap buffer, so a handler's frame lands in the heap and corrupts it
+ * (oneDNN issue 4845; seen here as "free(): invalid next size" after a SIGTERM). So every
+ * thread blocks the two signals (OpenMP workers inherit the mask of the thread that
+ * creates them) and one thread of our own takes them with sigwait:
+ *  - while training, the first one sets the flag that trainer_fit polls between steps (it
+ *    saves the resumable checkpoint and the run exits with 130);
+ *  - otherwise, and for a second one, the process ends as the default action would. */
+static sigset_t g_stop_sigs;
+static int g_ignored[2]; /* SIGINT, SIGTERM were ignored when we started (e.g. `cmd &` in a script) */
+static atomic_int g_training = 0;
+static atomic_int g_interrupted = 0;
 
-/* SIGINT (Ctrl-C) and SIGTERM: stop at the next step and save the resumable checkpoint. */
-static void on_sigint(int sig) {
-    g_interrupted = 1;
-    signal(sig, SIG_DFL); /* a second signal kills immediately */
+static void *signal_thread(void *u) {
+    (void)u;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&g_stop_sigs, &sig) != 0) continue;
+        if (atomic_load(&g_training) && !atomic_exchange(&g_interrupted, 1)) continue;
+        if (g_ignored[sig == SIGTERM]) continue; /* as before: ignored outside training */
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        signal(sig, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+        raise(sig); /* this thread has it unblocked, the default action ends the process */
+    }
+    return NULL;
+}
+
+typedef struct signal_guard {
+    sigset_t old_mask;
+    pthread_t thread;
+    int running;
+} signal_guard;
+
+/* Before any thread of the process exists: block the signals and start the taker. */
+static void signal_guard_begin(signal_guard *g) {
+    sigemptyset(&g_stop_sigs);
+    sigaddset(&g_stop_sigs, SIGINT);
+    sigaddset(&g_stop_sigs, SIGTERM);
+    struct sigaction cur;
+    for (int i = 0; i < 2; i++)
+        g_ignored[i] = sigaction(i ? SIGTERM : SIGINT, NULL, &cur) == 0 && cur.sa_handler == SIG_IGN;
+    pthread_sigmask(SIG_BLOCK, &g_stop_sigs, &g->old_mask);
+    g->running = pthread_create(&g->thread, NULL, signal_thread, NULL) == 0;
+    if (!g->running) pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL); /* keep the default action */
+}
+
+static void signal_guard_end(signal_guard *g) {
+    if (!g->running) return;
+    pthread_cancel(g->thread); /* sigwait is a cancellation point */
+    pthread_join(g->thread, NULL);
+    g->running = 0;
+    pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
 }
 
 static int poll_interrupt(void *u) {
     (void)u;
-    return g_interrupted != 0;
+    return atomic_load(&g_interrupted) != 0;
 }
 
 static void train_usage(FILE *f) {
@@ -130,9 +182,19 @@ static void print_help(const char *model) {
     mgsd_config_free(c);
 }
 
+static int cmd_train(int argc, char **argv);
+
 int cli_cmd_train(int argc, char **argv) {
+    signal_guard g;
+    signal_guard_begin(&g);
+    int rc = cmd_train(argc, argv);
+    signal_guard_end(&g);
+    return rc;
+}
+
+static int cmd_train(int argc, char **argv) {
     const char *resume = NULL, *v;
-    int help = 0, nk = 0;
+    int help = 0, nk = 0, ckdir_slot = -1;
     char **kv = calloc((size_t)argc + 1, sizeof *kv);
     char *ckdir_arg = NULL;
     for (int i = 1; i < argc; i++) {
@@ -140,10 +202,11 @@ int cli_cmd_train(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) help = 1;
         else if ((v = cli_opt(a, "--resume"))) resume = v;
         else if ((v = cli_opt(a, "--checkpoint-dir"))) {
-            free(ckdir_arg);
+            free(ckdir_arg); /* given twice: the last one wins, in the same kv slot */
             ckdir_arg = malloc(strlen(v) + 20);
             sprintf(ckdir_arg, "--checkpoint_dir=%s", v);
-            kv[nk++] = ckdir_arg;
+            if (ckdir_slot < 0) ckdir_slot = nk++;
+            kv[ckdir_slot] = ckdir_arg;
         } else if (!strncmp(a, "--", 2) && strchr(a, '=')) kv[nk++] = argv[i];
         else {
             fprintf(stderr, "mgsd: error: train: unexpected argument '%s' (options are --key=value)\n\n", a);
@@ -285,16 +348,10 @@ int cli_cmd_train(int argc, char **argv) {
     for (int i = 0; i < s.eval.n_ks; i++) has10 |= s.eval.ks[i] == 10;
     if (!has10) p.kshow = s.eval.ks[s.eval.n_ks - 1];
     trainer_callbacks cb = {&p, on_step, on_epoch, on_valid_begin, NULL};
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
     cb.interrupted = poll_interrupt;
+    atomic_store(&g_training, 1);
     st = trainer_fit(t, &cb);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    atomic_store(&g_training, 0);
     if (p.tty) fprintf(stderr, "\r\033[K");
     if (st == MGSD_ERR_INTERRUPTED) {
         fprintf(stderr, "mgsd: interrupted: saved %s (continue with --resume=%s)\n", last, last);

@@ -53,6 +53,8 @@ grep -q "^precision@10 " "$T/out" && ! grep -q "^mrr@10 " "$T/out" && ok "final 
 expect_rc 2 "unknown metric" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm2" --metrics="[Hit,AUC]"; expect_err "AUC"
 expect_rc 2 "unknown model" "$MGSD" train --model=NoSuchModel --dataset="$T/s.inter"; expect_err "NoSuchModel"
 expect_rc 2 "wrong type" "$MGSD" train --model="$MODEL" --dataset="$T/s.inter" --learning_rate=fast; expect_err "expects a float"
+expect_rc 0 "--checkpoint-dir twice: the last wins" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckA" --checkpoint-dir="$T/ckB"
+[ -f "$T/ckB/$MODEL-last.ckpt" ] && [ ! -e "$T/ckA" ] && ok "checkpoints in the last --checkpoint-dir" || bad "--checkpoint-dir twice"
 expect_rc 0 "unknown key warns" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ck3" --no_such_key=1; expect_err "unknown key 'no_such_key'"
 expect_rc 1 "missing dataset" "$MGSD" train --model="$MODEL" --dataset="$T/none.inter"; expect_err "none.inter"
 expect_rc 2 "no model" "$MGSD" train --dataset="$T/s.inter"
@@ -81,6 +83,29 @@ grep -q "^resuming" "$T/out" && ok "resume message" || bad "resume output"
 "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=100000 --stopping_step=100000 --checkpoint-dir="$T/term" >"$T/out" 2>"$T/err" &
 pid=$!
 for _ in $(seq 50); do grep -q "^epoch 0" "$T/out" && break; sleep 0.1; done
+# No handler may run on a computing thread (oneDNN's sgemm kernels point the stack pointer
+# into the heap: a handler frame there corrupts it). So no thread catches SIGINT/SIGTERM
+# with a handler, and every thread, OpenMP workers included, blocks them; one of them takes
+# them with sigwait (inside which the kernel shows them unblocked for that thread only).
+if [ -d "/proc/$pid/task" ]; then
+    nt=0; unblocked=0; waiting=0
+    for task in /proc/$pid/task/*; do
+        blk=$(awk '/^SigBlk:/ {print $2}' "$task/status" 2>/dev/null) || continue
+        [ -n "$blk" ] || continue
+        nt=$((nt + 1))
+        if [ $(( 0x$blk & 0x4002 )) != $(( 0x4002 )) ]; then
+            w=$(cat "$task/wchan" 2>/dev/null || echo 0) # "0" where the kernel hides it
+            if [ "${task##*/}" != "$pid" ] && { [ "$w" = 0 ] || [ "${w#*sigtimedwait}" != "$w" ]; }; then
+                waiting=$((waiting + 1))
+            else unblocked=$((unblocked + 1)); fi
+        fi
+    done
+    cgt=$(awk '/^SigCgt:/ {print $2}' /proc/$pid/status)
+    [ "$nt" -ge 2 ] && [ "$unblocked" = 0 ] && [ "$waiting" -le 1 ] \
+        && ok "$nt threads: SIGINT and SIGTERM blocked in all but the one in sigwait ($waiting)" \
+        || bad "$unblocked of $nt threads have SIGINT/SIGTERM unblocked outside sigwait ($waiting waiting)"
+    [ $(( 0x$cgt & 0x4002 )) = 0 ] && ok "no SIGINT/SIGTERM handler" || bad "a SIGINT/SIGTERM handler is installed (SigCgt $cgt)"
+fi
 kill -TERM $pid; wait $pid; rc=$?
 [ "$rc" = 130 ] && ok "SIGTERM exits 130" || { bad "SIGTERM rc $rc"; cat "$T/err"; }
 [ -f "$T/term/$MODEL-last.ckpt" ] && ok "last checkpoint on SIGTERM" || bad "no last checkpoint on SIGTERM"

@@ -70,7 +70,13 @@ float mgsd_rng_normal(mgsd_rng *r);
 void mgsd_rng_shuffle_i32(mgsd_rng *r, int32_t *a, size_t n);
 
 /* ---- threads -------------------------------------------------------------------
- * One knob for both OpenMP and the matrix-product library. n <= 0 means "all cores". */
+ * One knob for both OpenMP and the matrix-product library. n <= 0 means "all cores".
+ * Signals: with the oneDNN backend (up to oneDNN 3.11), no signal handler may run on a
+ * thread that is inside a library call: oneDNN's sgemm kernels point the stack pointer
+ * into the heap, and the handler's frame corrupts it (oneDNN issue 4845). Block handled
+ * signals in the computing threads (OpenMP workers inherit the creating thread's mask)
+ * and take them with sigwait in a thread of your own, as `mgsd train` does, or give the
+ * handler an alternate stack (sigaltstack, SA_ONSTACK). */
 mgsd_status mgsd_set_num_threads(int n);
 int mgsd_get_num_threads(void);
 
