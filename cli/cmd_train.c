@@ -32,12 +32,14 @@ static sigset_t g_stop_sigs;
 static int g_ignored[2]; /* SIGINT, SIGTERM were ignored when we started (e.g. `cmd &` in a script) */
 static atomic_int g_training = 0;
 static atomic_int g_interrupted = 0;
+static atomic_int g_guard_done = 0; /* the run is over: the next signal to the taker ends it */
 
 static void *signal_thread(void *u) {
     (void)u;
     for (;;) {
         int sig = 0;
         if (sigwait(&g_stop_sigs, &sig) != 0) continue;
+        if (atomic_load(&g_guard_done)) break;
         if (atomic_load(&g_training) && !atomic_exchange(&g_interrupted, 1)) continue;
         if (g_ignored[sig == SIGTERM]) continue; /* as before: ignored outside training */
         sigset_t one;
@@ -61,6 +63,7 @@ static void signal_guard_begin(signal_guard *g) {
     sigemptyset(&g_stop_sigs);
     sigaddset(&g_stop_sigs, SIGINT);
     sigaddset(&g_stop_sigs, SIGTERM);
+    atomic_store(&g_guard_done, 0);
     struct sigaction cur;
     for (int i = 0; i < 2; i++)
         g_ignored[i] = sigaction(i ? SIGTERM : SIGINT, NULL, &cur) == 0 && cur.sa_handler == SIG_IGN;
@@ -71,7 +74,10 @@ static void signal_guard_begin(signal_guard *g) {
 
 static void signal_guard_end(signal_guard *g) {
     if (!g->running) return;
-    pthread_cancel(g->thread); /* sigwait is a cancellation point */
+    /* Wake the taker with a signal aimed at it alone (not pthread_cancel: ASan reports a
+     * false stack-use-after-scope when a cancelled thread is torn down). */
+    atomic_store(&g_guard_done, 1);
+    pthread_kill(g->thread, SIGTERM);
     pthread_join(g->thread, NULL);
     g->running = 0;
     pthread_sigmask(SIG_SETMASK, &g->old_mask, NULL);
