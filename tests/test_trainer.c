@@ -162,6 +162,27 @@ static void test_lr_schedules(const mgsd_dataset *ds) {
     }
 }
 
+/* flush_denormals: the trainer sets the CPU mode from the key (default true) and back
+ * (on CPUs that have the mode). */
+static void __attribute__((unused)) test_flush_denormals(const mgsd_dataset *ds) {
+    const char *vals[] = {NULL, "--flush_denormals=false", "--flush_denormals=true"};
+    const int want[] = {1, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        mgsd_config *c = make_cfg(vals[k]);
+        mgsd_model *m = tm_new(c, ds);
+        trainer_options o = {"TestPool", "synthetic", NULL, NULL};
+        mgsd_trainer *t = NULL;
+        CHECK_OK(trainer_init(&t, c, ds, m, &o));
+        CHECK_INT_EQ(mgsd_get_flush_denormals(), want[k]);
+        volatile float tiny = 1.1754944e-38f, half = tiny * 0.5f;
+        CHECK_INT_EQ(half == 0.0f, want[k]);
+        trainer_free(t);
+        tm_free(m);
+        mgsd_config_free(c);
+    }
+    CHECK_OK(mgsd_set_flush_denormals(0));
+}
+
 /* Train (optionally resuming from `resume`), writing best/last into dir/<tag>-*.ckpt. */
 static mgsd_status run(const mgsd_dataset *ds, const char *epochs, const char *tag, const char *resume,
                        int64_t stop_at) {
@@ -430,6 +451,9 @@ int main(void) {
     test_precedence();
     test_resume(ds);
     test_lr_schedules(ds);
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+    test_flush_denormals(ds);
+#endif
     test_roundtrip(ds);
     test_no_alloc(ds);
     mgsd_dataset_free(ds);
