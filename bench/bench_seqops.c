@@ -16,7 +16,7 @@
 
 #include "core/core.h"
 #include "ops/attention.h"
-#include "ops/vexp.h"
+#include "ops/fastmath.h"
 #include "ops/xent.h"
 
 static float *randv(mgsd_rng *r, int64_t n, float s) {
@@ -40,7 +40,7 @@ static void attn_fwd_gemm(float *out, float *att, const float *qkv, const int32_
             float *p = P + (int64_t)i * len, mx = -INFINITY, sum = 0;
             int jn = causal ? i + 1 : len;
             for (int j = 0; j < jn; j++) mx = p[j] > mx ? p[j] : mx;
-            for (int j = 0; j < jn; j++) sum += (p[j] = ops_expf(p[j] - mx));
+            for (int j = 0; j < jn; j++) sum += (p[j] = ops_fast_exp0(p[j] - mx));
             for (int j = 0; j < jn; j++) p[j] /= sum;
             for (int j = jn; j < len; j++) p[j] = 0;
         }

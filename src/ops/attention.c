@@ -19,7 +19,7 @@
 
 #include "core/core.h"
 #include "ops/eltwise.h"
-#include "ops/vexp.h"
+#include "ops/fastmath.h"
 #ifdef MGSD_HAVE_BLAS
 #include "ops/blas.h"
 #define ATT_GEMM_MIN_LEN 16
@@ -66,7 +66,7 @@ static float *thread_scratch(float *scratch, int max_len) {
 static inline void softmax_finish(float *p, int jn, int len, float mx) {
     float sum = 0.0f;
     for (int j = 0; j < jn; j++) {
-        p[j] = ops_expf(p[j] - mx);
+        p[j] = ops_fast_exp0(p[j] - mx);
         sum += p[j];
     }
     float inv = 1.0f / sum;

@@ -53,6 +53,13 @@ static inline float ops_fast_exp(float x) {
     return p * two_k;
 }
 
+/* ops_fast_exp for softmax passes: exactly 0 below -87, so masked (-inf or -1e30) scores
+ * get probability 0. */
+static inline float ops_fast_exp0(float x) {
+    float y = ops_fast_exp(x);
+    return x < -87.0f ? 0.0f : y;
+}
+
 /* omp simd reductions let GCC reorder float sums/maxima (vectorise) without -ffast-math. */
 #define OPS_PRAGMA2_(x) _Pragma(#x)
 #ifdef _OPENMP

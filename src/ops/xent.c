@@ -1,12 +1,12 @@
 /* Fused softmax cross-entropy and full-ranking scores (see xent.h).
  * Cost model: three [B,C]x[C,V]-sized products (forward scores, du, dE) in BLAS plus one
- * row pass of the softmax, vectorised through ops_expf and parallel over rows. */
+ * row pass of the softmax, vectorised through ops_fast_exp0 and parallel over rows. */
 #include "ops/xent.h"
 
 #include <math.h>
 
 #include "ops/matmul.h"
-#include "ops/vexp.h"
+#include "ops/fastmath.h"
 
 void ops_scores(float *scores, const float *u, const float *E, int B, int C, int V) {
     ops_gemm(0, 1, B, V, C, 1.0f, u, E, 0.0f, scores);
@@ -28,7 +28,7 @@ double ops_softmax_xent_forward(float *G, const float *u, const float *E, const 
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
         for (int v = 0; v < V; v++) {
-            float e = ops_expf(g[v] - mx);
+            float e = ops_fast_exp0(g[v] - mx);
             g[v] = e;
             sum += e;
         }
