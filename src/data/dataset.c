@@ -168,7 +168,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     ts_row *pairs = NULL;
     if (!alive || !ucnt || !icnt || !uban || !iban || !ds) {
         st = MGSD_ERR_NOMEM;
-        goto fail;
+        goto done;
     }
     memset(alive, 1, (size_t)n);
 
@@ -208,7 +208,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
                         name, opt->user_inter_num_interval ? opt->user_inter_num_interval : "",
                         opt->item_inter_num_interval ? opt->item_inter_num_interval : "",
                         (long long)n);
-        goto fail;
+        goto done;
     }
 
     /* Remap in order of first appearance among the surviving rows. */
@@ -216,7 +216,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     ds->item_dense = mgsd_malloc(((size_t)ni_raw + 1) * sizeof(int32_t));
     if (!ds->user_dense || !ds->item_dense) {
         st = MGSD_ERR_NOMEM;
-        goto fail;
+        goto done;
     }
     for (int32_t u = 0; u < nu_raw; u++) ds->user_dense[u] = -1;
     for (int32_t i = 0; i < ni_raw; i++) ds->item_dense[i] = -1;
@@ -241,7 +241,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     rows = mgsd_malloc((size_t)n_alive * sizeof *rows);
     if (!ds->user_raw || !ds->item_raw || !ds->user_offs || !ds->items || !ds->ts || !ds->src_rows || !rows) {
         st = MGSD_ERR_NOMEM;
-        goto fail;
+        goto done;
     }
     ds->user_raw[0] = -1;
     ds->item_raw[0] = -1;
@@ -272,7 +272,7 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
         pairs = mgsd_malloc((size_t)(max_len > 0 ? max_len : 1) * 3 / 2 * sizeof *pairs + sizeof *pairs);
         if (!pairs) {
             st = MGSD_ERR_NOMEM;
-            goto fail;
+            goto done;
         }
         ts_row *ptmp = pairs + max_len;
         for (int32_t u = 1; u <= U; u++) {
@@ -299,16 +299,10 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     ds->item_names = r->items;
     data_intern_init(&r->users);
     data_intern_init(&r->items);
-    mgsd_free(pairs);
-    mgsd_free(rows);
-    mgsd_free(alive);
-    mgsd_free(ucnt);
-    mgsd_free(icnt);
-    mgsd_free(uban);
-    mgsd_free(iban);
     *out = ds;
-    return MGSD_OK;
-fail:
+    ds = NULL;
+    st = MGSD_OK;
+done:
     if (st == MGSD_ERR_NOMEM && !*mgsd_last_error()) mgsd_error(st, "%s: out of memory while preparing", name);
     mgsd_free(pairs);
     mgsd_free(rows);

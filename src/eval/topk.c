@@ -11,18 +11,22 @@ static inline int worse(float sa, int32_t ia, float sb, int32_t ib) {
     return sa < sb || (sa == sb && ia > ib);
 }
 
+static inline void swap_entries(float *hs, int32_t *hi, int a, int b) {
+    float ts = hs[a];
+    hs[a] = hs[b];
+    hs[b] = ts;
+    int32_t ti = hi[a];
+    hi[a] = hi[b];
+    hi[b] = ti;
+}
+
 static void sift_down(float *hs, int32_t *hi, int n, int i) {
     for (;;) {
         int l = 2 * i + 1, r = l + 1, m = i;
         if (l < n && worse(hs[l], hi[l], hs[m], hi[m])) m = l;
         if (r < n && worse(hs[r], hi[r], hs[m], hi[m])) m = r;
         if (m == i) return;
-        float ts = hs[i];
-        hs[i] = hs[m];
-        hs[m] = ts;
-        int32_t ti = hi[i];
-        hi[i] = hi[m];
-        hi[m] = ti;
+        swap_entries(hs, hi, i, m);
         i = m;
     }
 }
@@ -31,12 +35,7 @@ static void sift_up(float *hs, int32_t *hi, int i) {
     while (i > 0) {
         int p = (i - 1) / 2;
         if (!worse(hs[i], hi[i], hs[p], hi[p])) return;
-        float ts = hs[i];
-        hs[i] = hs[p];
-        hs[p] = ts;
-        int32_t ti = hi[i];
-        hi[i] = hi[p];
-        hi[p] = ti;
+        swap_entries(hs, hi, i, p);
         i = p;
     }
 }
