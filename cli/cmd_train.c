@@ -137,7 +137,10 @@ static void on_valid_begin(void *u, int64_t epoch) {
 static void on_epoch(void *u, const trainer_epoch_info *e) {
     progress *p = u;
     if (p->tty) fprintf(stderr, "\r\033[K");
-    printf("epoch %lld  loss %.4f  train %.1f s", (long long)e->epoch, e->loss, e->train_seconds);
+    printf("epoch %lld  loss %.4f", (long long)e->epoch, e->loss);
+    for (int k = 0; k < e->n_parts; k++)
+        printf("%s%s %.4f%s", k ? " " : " (", e->part_names[k], e->part_means[k], k + 1 == e->n_parts ? ")" : "");
+    printf("  train %.1f s", e->train_seconds);
     if (e->lr_scheduled) printf("  lr %.4g", e->lr);
     if (e->validated) {
         char k1[32], k2[32];

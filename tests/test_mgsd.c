@@ -297,6 +297,39 @@ static void test_behaviour(void) {
     mgsd_tensor *terms[4];
     CHECK_OK(mgsd_loss_terms(&m, &t, &b, terms));
     CHECK(terms[0] != NULL && terms[1] == NULL && terms[2] == NULL && terms[3] != NULL);
+    /* the reported loss parts are the configured terms, and weighted they sum to the loss */
+    {
+        const char *names[MODEL_MAX_LOSS_PARTS];
+        double v[MODEL_MAX_LOSS_PARTS];
+        ag_tape_reset(&t);
+        mgsd_tensor *loss = model_mgsd.loss(&m, &t, &b);
+        CHECK(loss != NULL);
+        CHECK_INT_EQ(model_mgsd.loss_parts(&m, names, v), 2);
+        CHECK_STR_EQ(names[0], "rec");
+        CHECK_STR_EQ(names[1], "interest_cl");
+        CHECK(v[0] > 0 && v[1] > 0);
+        if (loss) CHECK_NEAR(v[0] + 1.0 * v[1], loss->data[0], 1e-5 * fabs(loss->data[0]));
+    }
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+    free_model(&m);
+    mgsd_config_free(c);
+    /* all four terms: L = rec + gamma aux + zeta item + eta interest (10 / 7 / 1 by default) */
+    c = make_config(NULL, 0);
+    CHECK_OK(make_model(&m, c, 3));
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    make_batch(&b);
+    {
+        const char *names[MODEL_MAX_LOSS_PARTS];
+        double v[MODEL_MAX_LOSS_PARTS];
+        mgsd_tensor *loss = model_mgsd.loss(&m, &t, &b);
+        CHECK(loss != NULL);
+        CHECK_INT_EQ(model_mgsd.loss_parts(&m, names, v), 4);
+        CHECK_STR_EQ(names[1], "aux");
+        CHECK_STR_EQ(names[2], "item_cl");
+        CHECK(v[1] > 0 && v[2] > 0 && v[3] > 0);
+        if (loss) CHECK_NEAR(v[0] + 10 * v[1] + 7 * v[2] + v[3], loss->data[0], 1e-5 * fabs(loss->data[0]));
+    }
     mgsd_batch_free(&b);
     ag_tape_free(&t);
     free_model(&m);

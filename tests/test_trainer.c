@@ -63,8 +63,21 @@ static mgsd_status tm_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, f
 
 static void tm_destroy(mgsd_model *m) { free(m->impl); }
 
-static const model_vtable tm_vt = {"TestPool", "test model", tm_defaults, 3, tm_create, tm_loss, tm_scores, NULL,
-                                   tm_destroy};
+/* One reported part: the loss itself, as the last loss() computed it. */
+static double tm_last_loss;
+static mgsd_tensor *tm_loss_logged(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) {
+    mgsd_tensor *l = tm_loss(m, t, b);
+    if (l) tm_last_loss = l->data[0];
+    return l;
+}
+static int tm_loss_parts(const mgsd_model *m, const char **names, double *values) {
+    names[0] = "xent";
+    values[0] = tm_last_loss;
+    return 1;
+}
+
+static const model_vtable tm_vt = {"TestPool", "test model", tm_defaults, 3,       tm_create, tm_loss_logged,
+                                   tm_scores,  NULL,         tm_destroy,  tm_loss_parts};
 
 static mgsd_model *tm_new(const mgsd_config *cfg, const mgsd_dataset *ds) {
     mgsd_model *m = calloc(1, sizeof *m);
@@ -112,6 +125,9 @@ static int stop_cb(void *u) {
     return s->stop_at >= 0 && s->steps >= s->stop_at;
 }
 static void step_cb(void *u, const trainer_step_info *si) { ((stopper *)u)->steps++; }
+/* Loss and loss parts of the last epoch that run() finished. */
+static trainer_epoch_info last_epoch;
+static void epoch_cb(void *u, const trainer_epoch_info *e) { last_epoch = *e; }
 
 /* Learning rate of every step of a 3-epoch run under each schedule. */
 typedef struct { int64_t n; double lr[512]; int64_t epoch[512], gstep[512]; } lr_log;
@@ -204,7 +220,8 @@ static mgsd_status run(const mgsd_dataset *ds, const char *epochs, const char *t
         }
     }
     stopper sp = {stop_at, 0};
-    trainer_callbacks cb = {&sp, step_cb, NULL, NULL, stop_cb};
+    trainer_callbacks cb = {&sp, step_cb, epoch_cb, NULL, stop_cb};
+    memset(&last_epoch, 0, sizeof last_epoch);
     if (st == MGSD_OK) st = trainer_fit(t, &cb);
     trainer_free(t);
     tm_free(m);
@@ -283,14 +300,25 @@ static void test_precedence(void) {
 
 static void test_resume(const mgsd_dataset *ds) {
     char a[128], b[128], d[128];
-    CHECK_OK(run(ds, "--epochs=2", "straight", NULL, -1));
     CHECK_OK(run(ds, "--epochs=1", "first", NULL, -1));
+    /* the epoch's mean loss part: the mean of the per-step values, like the loss */
+    CHECK_INT_EQ(last_epoch.n_parts, 1);
+    CHECK_STR_EQ(last_epoch.part_names[0], "xent");
+    CHECK(last_epoch.loss > 0 && last_epoch.part_means[0] == last_epoch.loss);
+    const double loss0 = last_epoch.loss;
+    CHECK_OK(run(ds, "--epochs=2", "straight", NULL, -1));
+    const double loss1 = last_epoch.part_means[0];
+    CHECK(loss1 == last_epoch.loss && loss1 != loss0);
     snprintf(b, sizeof b, "%s/first-last.ckpt", dir);
     CHECK_OK(run(ds, "--epochs=2", "resumed", b, -1));
     /* interrupted in the middle of epoch 0, then resumed */
     CHECK_STATUS(run(ds, "--epochs=2", "intr", NULL, 3), MGSD_ERR_INTERRUPTED);
     snprintf(d, sizeof d, "%s/intr-last.ckpt", dir);
+    CHECK(same_section(d, d, "loss_parts")); /* the partial epoch's part sums are saved */
+    CHECK_OK(run(ds, "--epochs=1", "intr1", d, -1));
+    CHECK(last_epoch.part_means[0] == loss0); /* resumed mid-epoch: the whole epoch's mean */
     CHECK_OK(run(ds, "--epochs=2", "intr2", d, -1));
+    CHECK(last_epoch.part_means[0] == loss1);
     snprintf(a, sizeof a, "%s/straight-last.ckpt", dir);
     snprintf(b, sizeof b, "%s/resumed-last.ckpt", dir);
     snprintf(d, sizeof d, "%s/intr2-last.ckpt", dir);

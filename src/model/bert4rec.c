@@ -188,4 +188,5 @@ const model_vtable model_bert4rec = {
     bert4rec_scores,
     NULL,
     bert4rec_destroy,
+    NULL, /* loss_parts: one term */
 };

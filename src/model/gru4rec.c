@@ -133,4 +133,5 @@ const model_vtable model_gru4rec = {
     gru4rec_scores,
     NULL,
     gru4rec_destroy,
+    NULL, /* loss_parts: one term */
 };

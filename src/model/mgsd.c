@@ -84,6 +84,7 @@ typedef struct mgsd_impl {
     int cl_weight_grad;  /* contrastive weights differentiable (reference) */
     int64_t cl_warmup;   /* contrastive terms off for global steps < cl_warmup */
     int64_t step;        /* global step, from on_step */
+    double last_terms[4];  /* unweighted L_rec, L_aux, L_item, L_int of the last loss() */
     int anneal_g, anneal_c, use_aux, use_item, use_int, weighted, sample_eval, gumbel_logits, aux_bce;
     mgp_kind mgp;
     float mu[32], sigma[32];
@@ -606,9 +607,24 @@ static mgsd_tensor *mgsd_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) 
     const float cl_on = im->step < im->cl_warmup ? 0.0f : 1.0f;
     const float wts[4] = {1.0f, im->gamma, im->zeta * cl_on, im->eta * cl_on};
     mgsd_tensor *loss = terms[0];
+    for (int k = 0; k < 4; k++) im->last_terms[k] = terms[k] ? terms[k]->data[0] : 0.0;
     for (int k = 1; k < 4; k++)
         if (terms[k]) loss = ag_add(t, loss, ag_scale(t, terms[k], wts[k], 0.0f));
     return loss;
+}
+
+/* The configured terms (the ablation switches remove theirs), unweighted. */
+static int mgsd_loss_parts(const mgsd_model *m, const char **names, double *values) {
+    const mgsd_impl *im = m->impl;
+    static const char *const all[4] = {"rec", "aux", "item_cl", "interest_cl"};
+    const int on[4] = {1, im->use_aux && im->T > 0, im->use_item, im->use_int};
+    int n = 0;
+    for (int k = 0; k < 4; k++)
+        if (on[k]) {
+            names[n] = all[k];
+            values[n++] = im->last_terms[k];
+        }
+    return n;
 }
 
 static mgsd_status mgsd_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, float *scores) {
@@ -714,4 +730,5 @@ const model_vtable model_mgsd = {
     mgsd_scores,
     mgsd_on_step,
     mgsd_destroy,
+    mgsd_loss_parts,
 };

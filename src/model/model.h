@@ -46,7 +46,13 @@ typedef struct model_vtable {
      * (may be NULL). */
     void (*on_step)(mgsd_model *m, int64_t global_step, int64_t epoch);
     void (*destroy)(mgsd_model *m); /* frees impl (not params) */
+    /* The unweighted terms of a composite loss, as computed by the last loss() call (may
+     * be NULL: the loss is one term). Writes at most MODEL_MAX_LOSS_PARTS names (static
+     * strings, the same list at every call) and values; returns how many. */
+    int (*loss_parts)(const mgsd_model *m, const char **names, double *values);
 } model_vtable;
+
+#define MODEL_MAX_LOSS_PARTS 4
 
 struct mgsd_model {
     const model_vtable *vt;

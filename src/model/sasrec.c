@@ -122,4 +122,5 @@ const model_vtable model_sasrec = {
     sasrec_scores,
     NULL,
     sasrec_destroy,
+    NULL, /* loss_parts: one term */
 };

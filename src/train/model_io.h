@@ -39,6 +39,8 @@ typedef struct model_io_save_args {
     size_t state_len;
     const char *history;            /* NULL: not written */
     size_t history_len;
+    const void *loss_parts;         /* NULL: not written (section "loss_parts") */
+    size_t loss_parts_len;
 } model_io_save_args;
 
 /* Build the "dataset" section of ds (caller frees *out with mgsd_free). */

@@ -32,6 +32,12 @@ typedef struct trainer_state {
     double epoch_seconds;   /* of the partial epoch */
 } trainer_state;
 
+typedef struct loss_parts_state {
+    int64_t steps; /* steps of the epoch in progress summed below (since a resume from a
+                    * checkpoint without the section: only those) */
+    double sum[MODEL_MAX_LOSS_PARTS];
+} loss_parts_state;
+
 struct mgsd_trainer {
     mgsd_config *cfg;
     const mgsd_dataset *ds;
@@ -50,6 +56,11 @@ struct mgsd_trainer {
     mgsd_eval_result best_res;
     cJSON *history;
     char *history_text;
+    /* Terms of a composite loss (model_vtable.loss_parts): names, and the sums over the
+     * steps of the epoch in progress (checkpointed in section "loss_parts"). */
+    int n_parts;
+    const char *part_names[MODEL_MAX_LOSS_PARTS];
+    loss_parts_state parts;
 };
 
 /* ---- config ------------------------------------------------------------------------ */
@@ -291,6 +302,11 @@ mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_datase
     if (st != MGSD_OK) goto fail;
     t->history = cJSON_CreateArray();
     if (!t->history) { st = mgsd_error(MGSD_ERR_NOMEM, "trainer: out of memory"); goto fail; }
+    if (m->vt->loss_parts) {
+        double v[MODEL_MAX_LOSS_PARTS];
+        int n = m->vt->loss_parts(m, t->part_names, v);
+        t->n_parts = n < 0 ? 0 : (n > MODEL_MAX_LOSS_PARTS ? MODEL_MAX_LOSS_PARTS : n);
+    }
     t->st.magic = TRAINER_STATE_MAGIC;
     t->st.seed = t->s.seed;
     t->st.best_epoch = -1;
@@ -326,7 +342,8 @@ static mgsd_status save(mgsd_trainer *t, const char *path, int with_best) {
     model_io_save_args a = {
         .model_name = t->model_name, .cfg = t->cfg, .dataset_section = t->ds_section, .dataset_len = t->ds_len,
         .params = &t->m->params, .best_params = with_best ? &t->best : NULL, .adam = &t->adam,
-        .state = state, .state_len = sizeof state, .history = hist, .history_len = strlen(hist)};
+        .state = state, .state_len = sizeof state, .history = hist, .history_len = strlen(hist),
+        .loss_parts = t->n_parts > 0 ? &t->parts : NULL, .loss_parts_len = sizeof t->parts};
     return model_io_save(path, &a);
 }
 
@@ -362,6 +379,12 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
         return st;
     }
     t->st = s;
+    memset(&t->parts, 0, sizeof t->parts);
+    const void *lp;
+    uint64_t lpn;
+    if (t->n_parts > 0 && ckpt_reader_get(&ck->r, "loss_parts") &&
+        ckpt_reader_find(&ck->r, "loss_parts", &lp, &lpn) == MGSD_OK && lpn == sizeof t->parts)
+        memcpy(&t->parts, lp, sizeof t->parts);
     memcpy(&t->best_res, (const unsigned char *)d + sizeof s, sizeof t->best_res);
     t->adam.step = s.adam_step;
     cJSON_Delete(t->history);
@@ -428,6 +451,13 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
     if (t->s.clip_grad_norm > 0) MGSD_TRY(params_clip_grad_norm(&m->params, t->s.clip_grad_norm, NULL));
     double lr = optim_schedule_lr(&t->sched, t->s.lr_schedule == TRAINER_LR_EPOCH_LINEAR ? t->st.epoch : t->st.global_step);
     MGSD_TRY(optim_adam_step(&t->adam, &m->params, lr));
+    if (t->n_parts > 0) {
+        const char *names[MODEL_MAX_LOSS_PARTS];
+        double v[MODEL_MAX_LOSS_PARTS];
+        int n = m->vt->loss_parts(m, names, v);
+        for (int k = 0; k < n && k < t->n_parts; k++) t->parts.sum[k] += v[k];
+        t->parts.steps++;
+    }
     *loss_out = lv;
     *lr_out = lr;
     return MGSD_OK;
@@ -471,6 +501,12 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         ei.lr = lr;
         ei.lr_scheduled = t->s.lr_schedule != TRAINER_LR_CONSTANT;
         ei.loss = t->st.epoch_loss_sum / (double)nb;
+        ei.n_parts = t->parts.steps > 0 ? t->n_parts : 0;
+        for (int k = 0; k < ei.n_parts; k++) {
+            ei.part_names[k] = t->part_names[k];
+            ei.part_means[k] = t->parts.sum[k] / (double)t->parts.steps;
+        }
+        memset(&t->parts, 0, sizeof t->parts);
         ei.train_seconds = t->st.epoch_seconds;
         t->st.epoch = e + 1;
         t->st.step_in_epoch = 0;
@@ -479,6 +515,10 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddNumberToObject(rec, "epoch", (double)e);
         cJSON_AddNumberToObject(rec, "loss", ei.loss);
+        if (ei.n_parts > 0) {
+            cJSON *lp = cJSON_AddObjectToObject(rec, "loss_parts");
+            for (int k = 0; k < ei.n_parts; k++) cJSON_AddNumberToObject(lp, ei.part_names[k], ei.part_means[k]);
+        }
         cJSON_AddNumberToObject(rec, "train_seconds", ei.train_seconds);
         cJSON_AddNumberToObject(rec, "lr", ei.lr);
         mgsd_eval_result vr;

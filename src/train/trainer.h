@@ -67,6 +67,9 @@ typedef struct trainer_step_info {
 typedef struct trainer_epoch_info {
     int64_t epoch;
     double loss;             /* mean batch loss */
+    int n_parts;             /* terms of a composite loss (0: one term), unweighted means */
+    const char *part_names[MODEL_MAX_LOSS_PARTS];
+    double part_means[MODEL_MAX_LOSS_PARTS];
     double train_seconds;
     double lr;               /* learning rate of the epoch's last step */
     int lr_scheduled;        /* lr_schedule is not constant */
