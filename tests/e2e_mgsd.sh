@@ -14,6 +14,13 @@ expect_rc 0 "train MGSD (SASRec sub-model) 1 epoch" "$MGSD" train --model=MGSD -
     --dataset="$T/s.inter" --epochs=1 --checkpoint-dir="$T/ck" "${SMALL[@]}"
 has "^epoch 0 .*valid hit@10" out
 has "^epoch 0 .* lr 0.001 " out
+# the loss terms: in the epoch line, and in results.json summing (weighted) to the loss
+has "^epoch 0  loss [0-9.]* (rec [0-9.]* aux [0-9.]* item_cl [0-9.]* interest_cl [0-9.]*)  train" out
+python3 -c "
+import json; r = json.load(open('$T/ck/results.json')); e = r['epochs'][0]; p = e['loss_parts']; c = r['config']
+w = p['rec'] + c['reweight_loss_gamma'] * p['aux'] + c['reweight_loss_zeta'] * p['item_cl'] + c['reweight_loss_eta'] * p['interest_cl']
+assert list(p) == ['rec', 'aux', 'item_cl', 'interest_cl'] and abs(w - e['loss']) < 1e-4 * e['loss'], (p, e['loss'], w)" \
+    && ok "results.json loss_parts sum to the loss" || bad "loss_parts"
 CK="$T/ck/MGSD-best.ckpt"
 # The reference schedule: lr x (T - e) / T at epoch e, T = int(train instances / batch size).
 expect_rc 0 "train MGSD 3 epochs (epoch_linear schedule)" "$MGSD" train --model=MGSD --sub_model=GRU4Rec \
