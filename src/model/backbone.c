@@ -95,11 +95,9 @@ mgsd_tensor *backbone_forward(const backbone *bb, mgsd_tape *t, mgsd_params *p, 
         mgsd_tensor *h = ag_dropout(t, x, bb->emb_drop);
         for (int l = 0; l < bb->gru_layers; l++)
             h = ag_gru(t, h, s, params_get(p, bb->w_ih[l]), params_get(p, bb->w_hh[l]), NULL);
-        h = nn_linear_forward(&bb->dense, t, p, h);
-        return ag_last_token(t, h, s);
+        return nn_linear_forward(&bb->dense, t, p, ag_last_token(t, h, s));
     }
     mgsd_tensor *h = ag_add(t, x, ag_embedding(t, params_get(p, bb->pos), pos, ntok));
     h = ag_dropout(t, nn_layernorm_forward(&bb->ln, t, p, h), bb->hidden_drop);
-    h = nn_transformer_forward(&bb->tr, t, p, h, s, bb->kind == BACKBONE_SASREC);
-    return ag_last_token(t, h, s);
+    return nn_transformer_forward_last(&bb->tr, t, p, h, s, bb->kind == BACKBONE_SASREC);
 }

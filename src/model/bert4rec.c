@@ -89,8 +89,10 @@ static mgsd_status bert4rec_create(mgsd_model *m, const mgsd_config *cfg, const 
     return MGSD_OK;
 }
 
-/* Encoder output [Ntok, C] of packed token ids tok (values in [0, N]). */
-static mgsd_tensor *bert4rec_encode(mgsd_model *m, mgsd_tape *t, const int32_t *tok, const ag_seqs *seqs) {
+/* Encoder output [Ntok, C] of packed token ids tok (values in [0, N]); last_only: only each
+ * sequence's last token, [B, C]. */
+static mgsd_tensor *bert4rec_encode(mgsd_model *m, mgsd_tape *t, const int32_t *tok, const ag_seqs *seqs,
+                                    int last_only) {
     bert4rec *s = m->impl;
     int ntok = seqs->offs[seqs->B];
     int32_t *pos = seqrec_positions(t, seqs->offs, seqs->B, m->info.max_len);
@@ -98,7 +100,8 @@ static mgsd_tensor *bert4rec_encode(mgsd_model *m, mgsd_tape *t, const int32_t *
     mgsd_tensor *x = ag_add(t, ag_embedding(t, params_get(&m->params, s->item_emb), tok, ntok),
                             ag_embedding(t, params_get(&m->params, s->pos_emb), pos, ntok));
     x = ag_dropout(t, nn_layernorm_forward(&s->ln, t, &m->params, x), t->training ? s->hidden_drop : 0.0f);
-    return nn_transformer_forward(&s->tr, t, &m->params, x, seqs, 0);
+    return last_only ? nn_transformer_forward_last(&s->tr, t, &m->params, x, seqs, 0)
+                     : nn_transformer_forward(&s->tr, t, &m->params, x, seqs, 0);
 }
 
 static mgsd_tensor *bert4rec_items_view(mgsd_model *m) {
@@ -136,7 +139,7 @@ static mgsd_tensor *bert4rec_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch 
         }
     }
     ag_seqs seqs = {B, b->offs, max_len};
-    mgsd_tensor *h = bert4rec_encode(m, t, tok, &seqs);
+    mgsd_tensor *h = bert4rec_encode(m, t, tok, &seqs, 0);
     mgsd_tensor *E = bert4rec_items_view(m);
     if (M == 0) { /* nothing to predict: loss 0 (RecBole would give NaN) */
         gidx[0] = 0;
@@ -166,7 +169,7 @@ static mgsd_status bert4rec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch
         if (w - offs[r] > max_len) max_len = w - offs[r];
     }
     ag_seqs seqs = {B, offs, max_len};
-    mgsd_tensor *u = ag_last_token(t, bert4rec_encode(m, t, tok, &seqs), &seqs);
+    mgsd_tensor *u = bert4rec_encode(m, t, tok, &seqs, 1);
     MGSD_TRY(ag_status(t));
     mgsd_tensor *E = bert4rec_items_view(m);
     ops_scores(scores, u->data, E->data, B, E->shape[1], N);

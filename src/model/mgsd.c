@@ -423,8 +423,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
         ag_seqs ks = {B, koff, b->L};
         mgsd_tensor *gk = ag_scale_rows(t, ag_gather_rows(t, G, kidx, nk), ag_gather_rows(t, o->p0, kidx, nk));
         gk = ag_add(t, gk, ag_embedding(t, params_get(P, im->pos_emb), kpos, nk));
-        gk = nn_transformer_forward(&im->item_enc, t, P, ag_dropout(t, gk, im->drop), &ks, 1);
-        u = ag_add(t, u, ag_last_token(t, gk, &ks));
+        u = ag_add(t, u, nn_transformer_forward_last(&im->item_enc, t, P, ag_dropout(t, gk, im->drop), &ks, 1));
     }
 
     /* interest granularity */

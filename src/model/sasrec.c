@@ -80,8 +80,7 @@ static mgsd_tensor *sasrec_forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch
     mgsd_tensor *x = ag_add(t, ag_embedding(t, params_get(&m->params, s->item_emb), b->items, ntok),
                             ag_embedding(t, params_get(&m->params, s->pos_emb), pos, ntok));
     x = ag_dropout(t, nn_layernorm_forward(&s->ln, t, &m->params, x), t->training ? s->hidden_drop : 0.0f);
-    x = nn_transformer_forward(&s->tr, t, &m->params, x, seqs, 1);
-    return ag_last_token(t, x, seqs);
+    return nn_transformer_forward_last(&s->tr, t, &m->params, x, seqs, 1);
 }
 
 static mgsd_tensor *sasrec_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) {

@@ -97,8 +97,7 @@ mgsd_status toy_train(const toy_config *c, toy_progress_fn progress, void *user,
         mgsd_tensor *E = params_get(&P, item_emb);
         mgsd_tensor *x = ag_add(&t, ag_embedding(&t, E, items, ntok), ag_embedding(&t, params_get(&P, pos_emb), pos, ntok));
         x = ag_dropout(&t, nn_layernorm_forward(&ln, &t, &P, x), c->dropout);
-        x = nn_transformer_forward(&tr, &t, &P, x, &seqs, 1);
-        mgsd_tensor *u = ag_last_token(&t, x, &seqs);
+        mgsd_tensor *u = nn_transformer_forward_last(&tr, &t, &P, x, &seqs, 1);
         mgsd_tensor *loss = ag_softmax_xent(&t, u, E, targets, 0);
         if ((st = ag_status(&t)) != MGSD_OK) goto out;
         if ((st = ag_backward(&t, loss)) != MGSD_OK) goto out;

@@ -114,23 +114,40 @@ mgsd_status nn_transformer_declare(nn_transformer *tr, nn_table *tb, const char 
     return tb->status;
 }
 
-mgsd_tensor *nn_transformer_forward(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
-                                    const ag_seqs *s, int causal) {
+/* One layer; last_only: the rows after the attention are restricted to each sequence's last
+ * token (the attention itself still reads every key and value of the sequence), so the output
+ * is [B, C]. Exact: a token's output depends on the other rows only through the keys and
+ * values. */
+static mgsd_tensor *transformer_layer(const nn_transformer *tr, const nn_transformer_layer *L, mgsd_tape *t,
+                                      mgsd_params *p, mgsd_tensor *x, const ag_seqs *s, int causal, int last_only) {
     const nn_transformer_cfg *c = &tr->cfg;
     float hd = t->training ? c->hidden_drop : 0.0f;
-    for (int i = 0; i < c->n_layers; i++) {
-        const nn_transformer_layer *L = &tr->layers[i];
-        mgsd_tensor *qkv = nn_linear_forward(&L->qkv, t, p, x);
-        mgsd_tensor *ctx = ag_attention(t, qkv, s, c->NH, causal, c->attn_drop);
-        mgsd_tensor *a = nn_linear_forward(&L->out, t, p, ctx);
-        a = ag_dropout(t, a, hd);
-        a = nn_layernorm_forward(&L->ln_attn, t, p, ag_add(t, a, x));
-        mgsd_tensor *f = c->act == NN_ACT_RELU ? nn_linear_relu_forward(&L->ff1, t, p, a)
-                                               : ag_gelu(t, nn_linear_forward(&L->ff1, t, p, a));
-        f = nn_linear_forward(&L->ff2, t, p, f);
-        f = ag_dropout(t, f, hd);
-        x = nn_layernorm_forward(&L->ln_ff, t, p, ag_add(t, f, a));
+    mgsd_tensor *qkv = nn_linear_forward(&L->qkv, t, p, x);
+    mgsd_tensor *ctx = ag_attention(t, qkv, s, c->NH, causal, c->attn_drop);
+    if (last_only) {
+        ctx = ag_last_token(t, ctx, s);
+        x = ag_last_token(t, x, s);
     }
+    mgsd_tensor *a = nn_linear_forward(&L->out, t, p, ctx);
+    a = ag_dropout(t, a, hd);
+    a = nn_layernorm_forward(&L->ln_attn, t, p, ag_add(t, a, x));
+    mgsd_tensor *f = c->act == NN_ACT_RELU ? nn_linear_relu_forward(&L->ff1, t, p, a)
+                                           : ag_gelu(t, nn_linear_forward(&L->ff1, t, p, a));
+    f = nn_linear_forward(&L->ff2, t, p, f);
+    f = ag_dropout(t, f, hd);
+    return nn_layernorm_forward(&L->ln_ff, t, p, ag_add(t, f, a));
+}
+
+mgsd_tensor *nn_transformer_forward(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
+                                    const ag_seqs *s, int causal) {
+    for (int i = 0; i < tr->cfg.n_layers; i++) x = transformer_layer(tr, &tr->layers[i], t, p, x, s, causal, 0);
+    return x;
+}
+
+mgsd_tensor *nn_transformer_forward_last(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
+                                         const ag_seqs *s, int causal) {
+    int n = tr->cfg.n_layers;
+    for (int i = 0; i < n; i++) x = transformer_layer(tr, &tr->layers[i], t, p, x, s, causal, i == n - 1);
     return x;
 }
 

@@ -77,6 +77,12 @@ typedef struct nn_transformer {
 mgsd_status nn_transformer_declare(nn_transformer *tr, nn_table *tb, const char *prefix, const nn_transformer_cfg *cfg);
 mgsd_tensor *nn_transformer_forward(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
                                     const ag_seqs *s, int causal);
+/* last_token(nn_transformer_forward(...)) -> [B, C], the output at each sequence's last token
+ * (sequences must be non-empty), computed without the rows nobody reads: the last layer's
+ * output projection, LayerNorms and feed-forward run on B rows instead of Ntok. Same values;
+ * dropout draws fewer numbers, so training runs follow a different random stream. */
+mgsd_tensor *nn_transformer_forward_last(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
+                                         const ag_seqs *s, int causal);
 /* Forward flops per token of one encoder (multiply-adds x 2), excluding attention's
  * length-dependent part, for throughput reports. */
 double nn_transformer_flops_per_token(const nn_transformer_cfg *cfg);

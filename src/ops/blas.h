@@ -16,6 +16,9 @@
 
 void ops_blas_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, int64_t lda,
                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+/* Floating-point operations (2 M N K per call) of every ops_blas_sgemm call so far, all
+ * threads together: the executed matrix-product work that benchmarks divide by time. */
+uint64_t ops_blas_flops(void);
 /* "oneDNN 2.6.3", "OpenBLAS 0.3.21", or "none" */
 const char *ops_blas_name(void);
 /* Threads the library uses for a call made outside our parallel regions. */

@@ -1,0 +1,124 @@
+/* Layers (src/nn): the transformer's last-token path against the full encoder followed by
+ * last_token, in values and in every gradient (parameters and input), for causal and
+ * bidirectional attention, one and two layers, gelu and relu. The full path's ops are
+ * gradient-checked one by one (test_gradcheck), so agreement here checks the short path. */
+#include <stdint.h>
+
+#include "autograd/ag_seq.h"
+#include "core/core.h"
+#include "nn/nn.h"
+#include "train/params.h"
+#include "test_util.h"
+
+typedef struct {
+    mgsd_params P;
+    nn_transformer tr;
+    int x_idx; /* the input is held as one more "parameter" so that its gradient is kept */
+} net;
+
+static void net_build(net *n, int C, int layers, nn_act act, int ntok, uint64_t seed) {
+    nn_table tb;
+    nn_table_init(&tb);
+    nn_init init = {PARAMS_INIT_NORMAL, 0.3f};
+    nn_transformer_cfg cfg = {layers, C, 2, 3 * C, 0.0f, 0.0f, 1e-12f, act, init};
+    CHECK_INT_EQ(nn_transformer_declare(&n->tr, &tb, "enc.", &cfg), MGSD_OK);
+    n->x_idx = nn_table_add_weight(&tb, "", "input", ntok, C, init);
+    mgsd_rng r;
+    mgsd_rng_seed(&r, seed);
+    CHECK_INT_EQ(nn_table_build(&tb, &n->P, &r), MGSD_OK);
+    /* LayerNorm weights and biases away from 1 / 0, so that their gradients are not special */
+    for (int64_t i = 0; i < n->P.total; i++) n->P.data[i] += 0.05f * mgsd_rng_normal(&r);
+}
+
+/* Runs one of the two paths, backpropagates sum(w * out) and copies out and all gradients. */
+static void run(net *n, const ag_seqs *s, int causal, int last, const float *w, float *out, float *grad) {
+    mgsd_tape t;
+    CHECK_INT_EQ(ag_tape_init(&t, 0, 5), MGSD_OK);
+    t.training = 1;
+    params_zero_grads(&n->P);
+    mgsd_tensor *x = params_get(&n->P, n->x_idx);
+    mgsd_tensor *y = last ? nn_transformer_forward_last(&n->tr, &t, &n->P, x, s, causal)
+                          : ag_last_token(&t, nn_transformer_forward(&n->tr, &t, &n->P, x, s, causal), s);
+    CHECK_INT_EQ(ag_status(&t), MGSD_OK);
+    if (y) {
+        CHECK_INT_EQ(y->shape[0], s->B);
+        CHECK_INT_EQ(ag_backward_seeded(&t, y, w), MGSD_OK);
+        memcpy(out, y->data, sizeof(float) * (size_t)y->n);
+        memcpy(grad, n->P.grad, sizeof(float) * (size_t)n->P.total);
+    }
+    ag_tape_free(&t);
+}
+
+static double maxrel(const float *a, const float *b, int64_t n) {
+    double m = 0, s = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m)) m = d; /* NaN propagates */
+        if (fabs(b[i]) > s) s = fabs(b[i]);
+    }
+    return m / (1e-3 + s);
+}
+
+static void test_last_path(int C, int layers, nn_act act, int causal) {
+    enum { B = 9 };
+    int32_t offs[B + 1] = {0};
+    int lens[B] = {1, 4, 2, 7, 1, 3, 5, 6, 2};
+    for (int b = 0; b < B; b++) offs[b + 1] = offs[b] + lens[b];
+    ag_seqs s = {B, offs, 7};
+    net n;
+    net_build(&n, C, layers, act, offs[B], 100 + (uint64_t)(C + layers + causal));
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 3);
+    float *w = mgsd_malloc(sizeof(float) * B * C);
+    for (int i = 0; i < B * C; i++) w[i] = mgsd_rng_normal(&r);
+    float *o1 = mgsd_calloc((size_t)B * C, sizeof(float)), *o2 = mgsd_calloc((size_t)B * C, sizeof(float));
+    float *g1 = mgsd_calloc((size_t)n.P.total, sizeof(float)), *g2 = mgsd_calloc((size_t)n.P.total, sizeof(float));
+    run(&n, &s, causal, 0, w, o1, g1);
+    run(&n, &s, causal, 1, w, o2, g2);
+    double eo = maxrel(o2, o1, (int64_t)B * C), eg = maxrel(g2, g1, n.P.total);
+    if (eo > 1e-5 || eg > 1e-4)
+        fprintf(stderr, "C %d layers %d causal %d: output rel err %.3g, gradient rel err %.3g\n", C, layers, causal,
+                eo, eg);
+    CHECK(eo <= 1e-5);
+    CHECK(eg <= 1e-4);
+    /* every parameter tensor and the input receive gradient on both paths */
+    int zero = 0;
+    for (int i = 0; i < n.P.count; i++) {
+        mgsd_tensor *gi = params_get(&n.P, i);
+        double sum = 0;
+        for (int64_t k = 0; k < gi->n; k++) sum += fabs(g2[(gi->data - n.P.data) + k]);
+        if (sum == 0) zero++;
+    }
+    CHECK_INT_EQ(zero, 0);
+    mgsd_free(w);
+    mgsd_free(o1);
+    mgsd_free(o2);
+    mgsd_free(g1);
+    mgsd_free(g2);
+    params_free(&n.P);
+}
+
+/* An empty sequence has no last token: a clear error, no crash. */
+static void test_empty_sequence(void) {
+    int32_t offs[3] = {0, 2, 2};
+    ag_seqs s = {2, offs, 2};
+    net n;
+    net_build(&n, 4, 1, NN_ACT_RELU, 2, 1);
+    mgsd_tape t;
+    CHECK_INT_EQ(ag_tape_init(&t, 0, 1), MGSD_OK);
+    mgsd_tensor *y = nn_transformer_forward_last(&n.tr, &t, &n.P, params_get(&n.P, n.x_idx), &s, 1);
+    CHECK(y == NULL);
+    CHECK(ag_status(&t) != MGSD_OK);
+    CHECK(strstr(mgsd_last_error(), "empty") != NULL);
+    ag_tape_free(&t);
+    params_free(&n.P);
+}
+
+int main(void) {
+    test_last_path(8, 1, NN_ACT_RELU, 1);
+    test_last_path(8, 2, NN_ACT_RELU, 1);
+    test_last_path(8, 2, NN_ACT_GELU, 0);
+    test_last_path(12, 3, NN_ACT_GELU, 1);
+    test_empty_sequence();
+    return test_summary();
+}
