@@ -66,7 +66,7 @@ static const mgsd_config_entry mgsd_defaults[] = {
      "contrastive terms (zeta, eta) weighted 0 for the first N global steps (reference: 0)"},
     {"eval_sampling", MGSD_CONFIG_STR, "deterministic",
      "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
-    {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference) | logits"},
+    {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference; its discriminator calls every item clean on Beauty) | logits (a working noise discriminator, docs/mgsd.md)"},
     {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
     {"lr_schedule", MGSD_CONFIG_STR, "epoch_linear", "learning-rate schedule (reference: epoch_linear with warm_up_ratio 0, i.e. lr x (T - e) / T at epoch e)"},
     {"weight_init", MGSD_CONFIG_STR, "xavier_normal",
