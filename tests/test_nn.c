@@ -114,11 +114,45 @@ static void test_empty_sequence(void) {
     params_free(&n.P);
 }
 
+/* ag_backward_seeded from a tensor that a later linear reads: the seed must survive, so the
+ * tape zeroes the seed's gradient even though its only reader is a linear (which would
+ * otherwise write it with "="). dx = seed . W1. */
+static void test_seed_read_by_linear(void) {
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 9);
+    enum { N = 6, C = 5, H = 4 };
+    float xd[N * C], xg[N * C] = {0}, w1d[H * C], w1g[H * C] = {0}, w2d[H * H], w2g[H * H] = {0}, seed[N * H];
+    for (int i = 0; i < N * C; i++) xd[i] = mgsd_rng_normal(&r);
+    for (int i = 0; i < H * C; i++) w1d[i] = mgsd_rng_normal(&r);
+    for (int i = 0; i < H * H; i++) w2d[i] = mgsd_rng_normal(&r);
+    for (int i = 0; i < N * H; i++) seed[i] = mgsd_rng_normal(&r);
+    mgsd_tensor x, w1, w2;
+    ag_tensor_wrap(&x, xd, xg, 2, (int[]){N, C});
+    ag_tensor_wrap(&w1, w1d, w1g, 2, (int[]){H, C});
+    ag_tensor_wrap(&w2, w2d, w2g, 2, (int[]){H, H});
+    mgsd_tape t;
+    CHECK_INT_EQ(ag_tape_init(&t, 0, 1), MGSD_OK);
+    mgsd_tensor *h = ag_linear(&t, &x, &w1, NULL);
+    mgsd_tensor *z = ag_linear(&t, h, &w2, NULL);
+    CHECK(z != NULL);
+    CHECK_INT_EQ(ag_backward_seeded(&t, h, seed), MGSD_OK);
+    double worst = 0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            double e = 0;
+            for (int o = 0; o < H; o++) e += (double)seed[n * H + o] * w1d[o * C + c];
+            if (fabs(e - xg[n * C + c]) > worst) worst = fabs(e - xg[n * C + c]);
+        }
+    CHECK(worst < 1e-5);
+    ag_tape_free(&t);
+}
+
 int main(void) {
     test_last_path(8, 1, NN_ACT_RELU, 1);
     test_last_path(8, 2, NN_ACT_RELU, 1);
     test_last_path(8, 2, NN_ACT_GELU, 0);
     test_last_path(12, 3, NN_ACT_GELU, 1);
     test_empty_sequence();
+    test_seed_read_by_linear();
     return test_summary();
 }

@@ -260,6 +260,36 @@ static void test_gemm_split(void) {
 /* Bias gradient (with and without the fused relu mask) against the plain reference on
  * shapes that take the column-split path (odd widths, a width above one stack tile),
  * and one thread gives the same bits (each column is summed in row order). */
+/* Linear backward, accumulating (+=) and writing (=) the input gradient, against the
+ * references; the "=" form must not read what dinp held (here NaN). */
+static void test_linear_backward_kernels(void) {
+    const int shapes[3][3] = {{300, 40, 70}, {7, 5, 3}, {513, 100, 2048}};
+    for (int sh = 0; sh < 3; sh++) {
+        int64_t N = shapes[sh][0];
+        int C = shapes[sh][1], OC = shapes[sh][2];
+        float *x = rnd(N * C, 1), *w = rnd((int64_t)OC * C, 0.1f), *dy = rnd(N * OC, 1);
+        float *dx0 = rnd(N * C, 1), *dw0 = rnd((int64_t)OC * C, 1), *db0 = rnd(OC, 1);
+        for (int set = 0; set <= 1; set++) {
+            float *dx1 = copyf(dx0, N * C), *dx2 = copyf(dx0, N * C);
+            float *dw1 = copyf(dw0, (int64_t)OC * C), *dw2 = copyf(dw0, (int64_t)OC * C);
+            float *db1 = copyf(db0, OC), *db2 = copyf(db0, OC);
+            if (set) {
+                for (int64_t i = 0; i < N * C; i++) dx1[i] = NAN;
+                ops_linear_backward_set(dx1, dw1, db1, dy, x, w, N, C, OC);
+                ops_linear_backward_set_ref(dx2, dw2, db2, dy, x, w, N, C, OC);
+            } else {
+                ops_linear_backward(dx1, dw1, db1, dy, x, w, N, C, OC);
+                ops_linear_backward_ref(dx2, dw2, db2, dy, x, w, N, C, OC);
+            }
+            CHECK_CLOSE(set ? "linear backward (=) dx" : "linear backward (+=) dx", dx1, dx2, N * C, 1e-3, 1e-3);
+            CHECK_CLOSE("linear backward dw", dw1, dw2, (int64_t)OC * C, 1e-2, 1e-3);
+            CHECK_CLOSE("linear backward db", db1, db2, OC, 1e-2, 1e-3);
+            mgsd_free(dx1), mgsd_free(dx2), mgsd_free(dw1), mgsd_free(dw2), mgsd_free(db1), mgsd_free(db2);
+        }
+        mgsd_free(x), mgsd_free(w), mgsd_free(dy), mgsd_free(dx0), mgsd_free(dw0), mgsd_free(db0);
+    }
+}
+
 static void test_bias_grad(void) {
     const int64_t shapes[4][2] = {{3001, 2048}, {2999, 100}, {777, 37}, {64, 2500}};
     for (int sh = 0; sh < 4; sh++) {
@@ -536,6 +566,7 @@ int main(void) {
     test_segment_kernels();
     test_transpose_matmul_kernels();
     test_gemm_split();
+    test_linear_backward_kernels();
     test_bias_grad();
     test_dropout_kernels();
     test_known_values();

@@ -52,8 +52,8 @@ mgsd_tensor *ag_linear_relu(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_t
 
 void ag_bwd_linear(mgsd_tape *t, ag_node *nd) {
     mgsd_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
-    ops_linear_backward(x->grad, w->grad, b ? b->grad : NULL, y->grad, x->data, w->data, ag_rows(x), w->shape[1],
-                        w->shape[0]);
+    (x->fresh ? ops_linear_backward_set : ops_linear_backward)(x->grad, w->grad, b ? b->grad : NULL, y->grad, x->data,
+                                                               w->data, ag_rows(x), w->shape[1], w->shape[0]);
 }
 
 void ag_bwd_linear_relu(mgsd_tape *t, ag_node *nd) {
@@ -62,7 +62,8 @@ void ag_bwd_linear_relu(mgsd_tape *t, ag_node *nd) {
      * same pass), then the linear backward. */
     if (b && b->grad) ops_bias_grad(b->grad, y->grad, y->data, ag_rows(x), w->shape[0]);
     else ops_relu_mask_inplace(y->grad, y->data, y->n);
-    ops_linear_backward(x->grad, w->grad, NULL, y->grad, x->data, w->data, ag_rows(x), w->shape[1], w->shape[0]);
+    (x->fresh ? ops_linear_backward_set : ops_linear_backward)(x->grad, w->grad, NULL, y->grad, x->data, w->data,
+                                                               ag_rows(x), w->shape[1], w->shape[0]);
 }
 
 /* ---- shared helpers ----------------------------------------------------------------- */

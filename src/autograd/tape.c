@@ -112,6 +112,9 @@ static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, grad_in
     x->n = ag_numel(ndim, shape);
     x->data = ag_scratch(t, x->n);
     x->grad = NULL;
+    x->grad_at_backward = need_grad == GRAD_ZEROED_AT_BACKWARD;
+    x->shared = x->fresh = 0;
+    x->uses = 0;
     if (!x->data) return NULL;
     if (need_grad != GRAD_NONE) {
         size_t bytes = (size_t)x->n * sizeof(float);
@@ -161,12 +164,37 @@ ag_node *ag_record(mgsd_tape *t, int op, mgsd_tensor *out) {
 
 static mgsd_status run_backward(mgsd_tape *t);
 
-/* Zero the gradient of every recorded node's output (ag_out leaves them unzeroed). Large
- * ones are split over the threads. */
-static void zero_node_grads(mgsd_tape *t) {
+static int writes_input_grad(int op) { return op == AG_OP_linear || op == AG_OP_linear_relu; }
+
+/* Zero the gradient of every recorded node's output (ag_out leaves them unzeroed), except
+ * those that the backward pass writes whole before anything reads them: an op output read
+ * by exactly one node, a linear layer, as its input x (the layer's backward then computes
+ * dx = dy . W with "=": ops_linear_backward_set). That skips a memset and a read of the
+ * largest activation gradients (the feed-forward's inner ones). seed (the loss, or the
+ * output ag_backward_seeded starts from) is always zeroed. Large ones are split over the
+ * threads. */
+static void zero_node_grads(mgsd_tape *t, mgsd_tensor *seed) {
+    for (int k = 0; k < t->n_nodes; k++) {
+        ag_node *nd = &t->nodes[k];
+        for (int j = 0; j < AG_MAX_IN; j++)
+            if (nd->in[j]) nd->in[j]->uses = 0;
+    }
+    for (int k = 0; k < t->n_nodes; k++) {
+        ag_node *nd = &t->nodes[k];
+        for (int j = 0; j < AG_MAX_IN; j++)
+            if (nd->in[j]) nd->in[j]->uses++;
+    }
+    for (int k = 0; k < t->n_nodes; k++) {
+        ag_node *nd = &t->nodes[k];
+        if (nd->out) nd->out->fresh = 0;
+        mgsd_tensor *x = nd->in[0];
+        if (writes_input_grad(nd->op) && x && x->grad && x->grad_at_backward && !x->shared && x->uses == 1 &&
+            x != seed)
+            x->fresh = 1;
+    }
     for (int k = 0; k < t->n_nodes; k++) {
         mgsd_tensor *y = t->nodes[k].out;
-        if (!y || !y->grad) continue;
+        if (!y || !y->grad || y->fresh) continue;
         int64_t n = y->n;
         if (n < (1 << 16)) {
             memset(y->grad, 0, sizeof(float) * (size_t)n);
@@ -187,7 +215,7 @@ mgsd_status ag_backward(mgsd_tape *t, mgsd_tensor *loss) {
     if (!loss) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward: loss is NULL");
     if (loss->n != 1) return mgsd_error(MGSD_ERR_SHAPE, "ag_backward: loss has %lld elements, expected a scalar", (long long)loss->n);
     if (!loss->grad) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward: loss does not depend on any parameter");
-    zero_node_grads(t);
+    zero_node_grads(t, loss);
     loss->grad[0] += 1.0f;
     return run_backward(t);
 }
@@ -196,7 +224,7 @@ mgsd_status ag_backward_seeded(mgsd_tape *t, mgsd_tensor *out, const float *dout
     if (t->status != MGSD_OK) return ag_status(t);
     if (!out || !dout) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward_seeded: NULL argument");
     if (!out->grad) return mgsd_error(MGSD_ERR_INVALID_ARG, "ag_backward_seeded: output does not depend on any parameter");
-    zero_node_grads(t);
+    zero_node_grads(t, out);
     for (int64_t i = 0; i < out->n; i++) out->grad[i] += dout[i];
     return run_backward(t);
 }
@@ -234,5 +262,6 @@ mgsd_tensor *ag_view_rows(mgsd_tape *t, mgsd_tensor *x, int64_t r0, int64_t nrow
     v->n = row * nrows;
     v->data = x->data + r0 * row;
     v->grad = x->grad ? x->grad + r0 * row : NULL;
+    x->shared = v->shared = 1; /* writes through v reach x's gradient: never written with "=" */
     return v;
 }

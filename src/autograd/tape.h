@@ -32,6 +32,12 @@ typedef struct mgsd_tensor {
     int64_t n;         /* number of elements */
     int ndim;
     int shape[AG_MAX_DIMS];
+    /* Backward bookkeeping (set by the tape, not by ops): grad_at_backward: an op output
+     * whose gradient ag_backward zeroes; shared: its gradient memory is aliased by a view;
+     * uses: nodes that read it; fresh: its gradient is not zeroed because its only reader,
+     * a linear layer, writes it with "=" instead of "+=". */
+    unsigned char grad_at_backward, shared, fresh;
+    int uses;
 } mgsd_tensor;
 
 /* Packed ragged batch of B sequences: sequence b owns rows offs[b]..offs[b+1]-1 of a

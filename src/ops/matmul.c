@@ -121,6 +121,12 @@ void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dou
         }
 }
 
+void ops_linear_backward_set_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                 const float *w, int64_t N, int C, int OC) {
+    if (dinp) memset(dinp, 0, sizeof(float) * (size_t)(N * C));
+    ops_linear_backward_ref(dinp, dw, db, dout, inp, w, N, C, OC);
+}
+
 void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
     if (b) {
         for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof(float));
@@ -130,11 +136,21 @@ void ops_linear_forward(float *out, const float *inp, const float *w, const floa
     }
 }
 
+static void linear_backward(float *dinp, float beta_dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, int64_t N, int C, int OC) {
+    if (dinp) ops_gemm(0, 0, N, C, OC, 1.0f, dout, w, beta_dinp, dinp); /* [N,OC].[OC,C] */
+    if (dw) ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw);        /* [OC,N].[N,C] */
+    if (db) ops_bias_grad(db, (float *)dout, NULL, N, OC);
+}
+
 void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                          int64_t N, int C, int OC) {
-    if (dinp) ops_gemm(0, 0, N, C, OC, 1.0f, dout, w, 1.0f, dinp);   /* [N,OC].[OC,C] */
-    if (dw) ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw);     /* [OC,N].[N,C] */
-    if (db) ops_bias_grad(db, (float *)dout, NULL, N, OC);
+    linear_backward(dinp, 1.0f, dw, db, dout, inp, w, N, C, OC);
+}
+
+void ops_linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                             int64_t N, int C, int OC) {
+    linear_backward(dinp, 0.0f, dw, db, dout, inp, w, N, C, OC);
 }
 
 void ops_matmul_forward(float *c, const float *a, const float *b, int ta, int tb, int64_t M, int64_t N, int64_t K) {

@@ -13,9 +13,15 @@
 void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
 void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                          int64_t N, int C, int OC);
+/* The same, except that dinp is written (=), not accumulated: for an input gradient that
+ * nothing else writes (the tape's "fresh" gradients), which then needs no zeroing. */
+void ops_linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                             int64_t N, int C, int OC);
 void ops_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
 void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                              const float *w, int64_t N, int C, int OC);
+void ops_linear_backward_set_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                 const float *w, int64_t N, int C, int OC);
 
 /* linear_relu: out = relu(inp . w^T + b), bias and relu applied in one pass after the
  * product. relu_mask_inplace: dy[i] = 0 where y[i] <= 0 (the relu backward on the output). */

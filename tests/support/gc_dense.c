@@ -17,6 +17,26 @@ static mgsd_tensor *gc_linear(gc_ctx *g, mgsd_tape *t) {
     return ag_linear(t, x, w, b);
 }
 
+/* The inner activation h is read only by the second linear, so the tape leaves its gradient
+ * unzeroed and that linear writes it with "=" (zero_node_grads, ops_linear_backward_set). */
+static mgsd_tensor *gc_linear_chain_fresh(gc_ctx *g, mgsd_tape *t) {
+    mgsd_tensor *x = gc_input2(g, 8, 12);
+    mgsd_tensor *w1 = gc_input(g, 2, (int[]){16, 12}, 0.3f);
+    int sb[1] = {16};
+    mgsd_tensor *b1 = gc_input(g, 1, sb, 0.3f);
+    mgsd_tensor *w2 = gc_input(g, 2, (int[]){6, 16}, 0.3f);
+    return ag_linear(t, ag_linear_relu(t, x, w1, b1), w2, NULL);
+}
+
+/* The same with h read twice (a residual): its gradient is zeroed and accumulated. */
+static mgsd_tensor *gc_linear_chain_shared(gc_ctx *g, mgsd_tape *t) {
+    mgsd_tensor *x = gc_input2(g, 8, 12);
+    mgsd_tensor *w1 = gc_input(g, 2, (int[]){10, 12}, 0.3f);
+    mgsd_tensor *w2 = gc_input(g, 2, (int[]){10, 10}, 0.3f);
+    mgsd_tensor *h = ag_linear(t, x, w1, NULL);
+    return ag_add(t, ag_linear(t, h, w2, NULL), h);
+}
+
 static mgsd_tensor *gc_linear_big(gc_ctx *g, mgsd_tape *t) {
     /* large enough to take the BLAS path */
     mgsd_tensor *x = gc_input2(g, 40, 48);
@@ -140,6 +160,8 @@ const gc_row gc_rows_dense[] = {
     {"linear_relu", gc_linear_relu, 0, 0, 0},
     {"linear", gc_linear, 0, 0, 0},
     {"linear_blas_nobias", gc_linear_big, 0, 0, 0},
+    {"linear_chain_fresh", gc_linear_chain_fresh, 0, 0, 0},
+    {"linear_chain_shared", gc_linear_chain_shared, 0, 0, 0},
     {"add", gc_add, 0, 0, 0},
     {"add_same_shape", gc_add_same, 0, 0, 0},
     {"add_one_element", gc_add_one, 0, 0, 0},
