@@ -128,7 +128,8 @@ void ops_linear_backward_set_ref(float *dinp, float *dw, float *db, const float 
 }
 
 void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
-    if (b) {
+    if (b) { /* the bias rows, then out += inp . w^T; threaded so that the other thread does not idle */
+#pragma omp parallel for if (N * OC > 32768) schedule(static)
         for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof(float));
         ops_gemm(0, 1, N, OC, C, 1.0f, inp, w, 1.0f, out);
     } else {
