@@ -188,8 +188,7 @@ static void zero_node_grads(mgsd_tape *t, mgsd_tensor *seed) {
         ag_node *nd = &t->nodes[k];
         if (nd->out) nd->out->fresh = 0;
         mgsd_tensor *x = nd->in[0];
-        if (writes_input_grad(nd->op) && x && x->grad && x->grad_at_backward && !x->shared && x->uses == 1 &&
-            x != seed)
+        if (writes_input_grad(nd->op) && x && x->grad_at_backward && !x->shared && x->uses == 1 && x != seed)
             x->fresh = 1;
     }
     for (int k = 0; k < t->n_nodes; k++) {

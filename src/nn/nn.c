@@ -138,17 +138,21 @@ static mgsd_tensor *transformer_layer(const nn_transformer *tr, const nn_transfo
     return nn_layernorm_forward(&L->ln_ff, t, p, ag_add(t, f, a));
 }
 
+static mgsd_tensor *transformer_run(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
+                                    const ag_seqs *s, int causal, int last_only) {
+    int n = tr->cfg.n_layers;
+    for (int i = 0; i < n; i++) x = transformer_layer(tr, &tr->layers[i], t, p, x, s, causal, last_only && i == n - 1);
+    return x;
+}
+
 mgsd_tensor *nn_transformer_forward(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
                                     const ag_seqs *s, int causal) {
-    for (int i = 0; i < tr->cfg.n_layers; i++) x = transformer_layer(tr, &tr->layers[i], t, p, x, s, causal, 0);
-    return x;
+    return transformer_run(tr, t, p, x, s, causal, 0);
 }
 
 mgsd_tensor *nn_transformer_forward_last(const nn_transformer *tr, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x,
                                          const ag_seqs *s, int causal) {
-    int n = tr->cfg.n_layers;
-    for (int i = 0; i < n; i++) x = transformer_layer(tr, &tr->layers[i], t, p, x, s, causal, i == n - 1);
-    return x;
+    return transformer_run(tr, t, p, x, s, causal, 1);
 }
 
 double nn_transformer_flops_per_token(const nn_transformer_cfg *c) {
