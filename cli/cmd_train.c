@@ -142,6 +142,9 @@ static void on_epoch(void *u, const trainer_epoch_info *e) {
         printf("%s%s %.4f%s", k ? " " : " (", e->part_names[k], e->part_means[k], k + 1 == e->n_parts ? ")" : "");
     printf("  train %.1f s", e->train_seconds);
     if (e->lr_scheduled) printf("  lr %.4g", e->lr);
+    if (e->grad_steps > 0)
+        printf("  grad norm %.3g (max %.3g, clipped %.0f%%)", e->grad_norm_mean, e->grad_norm_max,
+               100.0 * e->clipped_fraction);
     if (e->validated) {
         char k1[32], k2[32];
         double v1 = 0, v2 = 0;

@@ -106,11 +106,16 @@ static char dir[64];
 static const char *base_args[] = {"--epochs=2", "--train_batch_size=32", "--MAX_ITEM_LIST_LENGTH=10",
                                   "--eval_batch_size=64", "--threads=1", "--seed=7"};
 
+/* base_args, then the space-separated options of extra (may be NULL). */
 static mgsd_config *make_cfg(const char *extra) {
-    char *argv[8];
+    char *argv[12];
+    char buf[256];
     int n = 0;
     for (size_t i = 0; i < sizeof base_args / sizeof *base_args; i++) argv[n++] = (char *)base_args[i];
-    if (extra) argv[n++] = (char *)extra;
+    if (extra) {
+        snprintf(buf, sizeof buf, "%s", extra);
+        for (char *tok = strtok(buf, " "); tok && n < 12; tok = strtok(NULL, " ")) argv[n++] = tok;
+    }
     mgsd_config *c = NULL;
     if (trainer_config_create(&c, &tm_vt, n, argv) != MGSD_OK) {
         fprintf(stderr, "config: %s\n", mgsd_last_error());
@@ -334,6 +339,37 @@ static void test_resume(const mgsd_dataset *ds) {
     CHECK(!same_section(a, b, "params"));
 }
 
+/* Gradient-norm statistics of the epoch line: measured only with clipping on; a clip
+ * below every norm scales every step; a run interrupted inside the epoch and resumed
+ * reports the same statistics as one run straight through. */
+static void test_grad_stats(const mgsd_dataset *ds) {
+    CHECK_OK(run(ds, "--epochs=1", "g0", NULL, -1));
+    CHECK_INT_EQ(last_epoch.grad_steps, 0);
+    CHECK_OK(run(ds, "--epochs=1 --clip_grad_norm=1e9", "gbig", NULL, -1));
+    const trainer_epoch_info big = last_epoch;
+    CHECK(big.grad_steps > 3);
+    CHECK(big.grad_norm_mean > 0 && big.grad_norm_max >= big.grad_norm_mean);
+    CHECK(big.clipped_fraction == 0);
+    /* a clip between the mean and the largest norm scales some steps, not all */
+    char arg[96];
+    snprintf(arg, sizeof arg, "--epochs=1 --clip_grad_norm=%.17g", 0.5 * (big.grad_norm_mean + big.grad_norm_max));
+    CHECK_OK(run(ds, arg, "gmid", NULL, -1));
+    CHECK(last_epoch.clipped_fraction > 0 && last_epoch.clipped_fraction < 1);
+    CHECK_OK(run(ds, "--epochs=1 --clip_grad_norm=1e-6", "gtiny", NULL, -1));
+    const trainer_epoch_info tiny = last_epoch;
+    CHECK_INT_EQ(tiny.grad_steps, big.grad_steps);
+    CHECK(tiny.clipped_fraction == 1);
+    CHECK(tiny.grad_norm_mean > 1e-6);
+    CHECK_STATUS(run(ds, "--epochs=1 --clip_grad_norm=1e-6", "gint", NULL, 3), MGSD_ERR_INTERRUPTED);
+    char d[128];
+    snprintf(d, sizeof d, "%s/gint-last.ckpt", dir);
+    CHECK_OK(run(ds, "--epochs=1 --clip_grad_norm=1e-6", "gres", d, -1));
+    CHECK_INT_EQ(last_epoch.grad_steps, tiny.grad_steps);
+    CHECK(last_epoch.grad_norm_mean == tiny.grad_norm_mean);
+    CHECK(last_epoch.grad_norm_max == tiny.grad_norm_max);
+    CHECK(last_epoch.clipped_fraction == 1);
+}
+
 static void test_roundtrip(const mgsd_dataset *ds) {
     /* Train, take the best parameters, score the valid split; reload the best checkpoint
      * into a fresh model and score again: identical scores and metrics. */
@@ -478,6 +514,7 @@ int main(void) {
     }
     test_precedence();
     test_resume(ds);
+    test_grad_stats(ds);
     test_lr_schedules(ds);
 #if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
     test_flush_denormals(ds);

@@ -38,6 +38,15 @@ typedef struct loss_parts_state {
     double sum[MODEL_MAX_LOSS_PARTS];
 } loss_parts_state;
 
+/* Global gradient norm before clipping, over the steps of the epoch in progress
+ * (checkpointed in section "grad_stats"); measured only when clip_grad_norm > 0, where the
+ * norm is computed anyway. */
+typedef struct grad_stats_state {
+    int64_t steps;   /* since a resume from a checkpoint without the section: only those */
+    int64_t clipped; /* steps whose norm exceeded clip_grad_norm */
+    double norm_sum, norm_max;
+} grad_stats_state;
+
 struct mgsd_trainer {
     mgsd_config *cfg;
     const mgsd_dataset *ds;
@@ -61,6 +70,7 @@ struct mgsd_trainer {
     int n_parts;
     const char *part_names[MODEL_MAX_LOSS_PARTS];
     loss_parts_state parts;
+    grad_stats_state grads;
 };
 
 /* ---- config ------------------------------------------------------------------------ */
@@ -343,7 +353,8 @@ static mgsd_status save(mgsd_trainer *t, const char *path, int with_best) {
         .model_name = t->model_name, .cfg = t->cfg, .dataset_section = t->ds_section, .dataset_len = t->ds_len,
         .params = &t->m->params, .best_params = with_best ? &t->best : NULL, .adam = &t->adam,
         .state = state, .state_len = sizeof state, .history = hist, .history_len = strlen(hist),
-        .loss_parts = t->n_parts > 0 ? &t->parts : NULL, .loss_parts_len = sizeof t->parts};
+        .loss_parts = t->n_parts > 0 ? &t->parts : NULL, .loss_parts_len = sizeof t->parts,
+        .grad_stats = &t->grads, .grad_stats_len = sizeof t->grads};
     return model_io_save(path, &a);
 }
 
@@ -385,6 +396,10 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
     if (t->n_parts > 0 && ckpt_reader_get(&ck->r, "loss_parts") &&
         ckpt_reader_find(&ck->r, "loss_parts", &lp, &lpn) == MGSD_OK && lpn == sizeof t->parts)
         memcpy(&t->parts, lp, sizeof t->parts);
+    memset(&t->grads, 0, sizeof t->grads);
+    if (ckpt_reader_get(&ck->r, "grad_stats") && ckpt_reader_find(&ck->r, "grad_stats", &lp, &lpn) == MGSD_OK &&
+        lpn == sizeof t->grads)
+        memcpy(&t->grads, lp, sizeof t->grads);
     memcpy(&t->best_res, (const unsigned char *)d + sizeof s, sizeof t->best_res);
     t->adam.step = s.adam_step;
     cJSON_Delete(t->history);
@@ -448,7 +463,14 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
         return mgsd_error(MGSD_ERR_NUMERIC, "training loss is %g at epoch %lld step %lld (lower learning_rate or set clip_grad_norm)",
                           lv, (long long)t->st.epoch, (long long)t->st.step_in_epoch);
     MGSD_TRY(ag_backward(tp, loss));
-    if (t->s.clip_grad_norm > 0) MGSD_TRY(params_clip_grad_norm(&m->params, t->s.clip_grad_norm, NULL));
+    if (t->s.clip_grad_norm > 0) {
+        double gn = 0;
+        MGSD_TRY(params_clip_grad_norm(&m->params, t->s.clip_grad_norm, &gn));
+        t->grads.steps++;
+        t->grads.norm_sum += gn;
+        if (gn > t->grads.norm_max) t->grads.norm_max = gn;
+        if (gn > t->s.clip_grad_norm) t->grads.clipped++;
+    }
     double lr = optim_schedule_lr(&t->sched, t->s.lr_schedule == TRAINER_LR_EPOCH_LINEAR ? t->st.epoch : t->st.global_step);
     MGSD_TRY(optim_adam_step(&t->adam, &m->params, lr));
     if (t->n_parts > 0) {
@@ -507,6 +529,13 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
             ei.part_means[k] = t->parts.sum[k] / (double)t->parts.steps;
         }
         memset(&t->parts, 0, sizeof t->parts);
+        ei.grad_steps = t->grads.steps;
+        if (ei.grad_steps > 0) {
+            ei.grad_norm_mean = t->grads.norm_sum / (double)ei.grad_steps;
+            ei.grad_norm_max = t->grads.norm_max;
+            ei.clipped_fraction = (double)t->grads.clipped / (double)ei.grad_steps;
+        }
+        memset(&t->grads, 0, sizeof t->grads);
         ei.train_seconds = t->st.epoch_seconds;
         t->st.epoch = e + 1;
         t->st.step_in_epoch = 0;
@@ -521,6 +550,11 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         }
         cJSON_AddNumberToObject(rec, "train_seconds", ei.train_seconds);
         cJSON_AddNumberToObject(rec, "lr", ei.lr);
+        if (ei.grad_steps > 0) {
+            cJSON_AddNumberToObject(rec, "grad_norm_mean", ei.grad_norm_mean);
+            cJSON_AddNumberToObject(rec, "grad_norm_max", ei.grad_norm_max);
+            cJSON_AddNumberToObject(rec, "clipped_fraction", ei.clipped_fraction);
+        }
         mgsd_eval_result vr;
         if ((e + 1) % t->s.eval_step == 0) {
             if (cb->on_valid_begin) cb->on_valid_begin(cb->user, e);

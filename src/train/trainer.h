@@ -73,6 +73,10 @@ typedef struct trainer_epoch_info {
     double train_seconds;
     double lr;               /* learning rate of the epoch's last step */
     int lr_scheduled;        /* lr_schedule is not constant */
+    /* Global gradient norm before clipping (0 steps: clip_grad_norm = 0, not measured) */
+    int64_t grad_steps;
+    double grad_norm_mean, grad_norm_max;
+    double clipped_fraction; /* of grad_steps, norm > clip_grad_norm */
     int validated;
     int improved;            /* new best (checkpoint written when a best path is set) */
     const mgsd_eval_result *valid;
