@@ -38,11 +38,13 @@ static void bench_linear(mgsd_rng *r, const char *what, int64_t N, int C, int OC
     float *x = rand_buf(r, N * C), *w = rand_buf(r, (int64_t)OC * C), *b = rand_buf(r, OC);
     float *y = rand_buf(r, N * OC), *dy = rand_buf(r, N * OC);
     float *dx = rand_buf(r, N * C), *dw = rand_buf(r, (int64_t)OC * C), *db = rand_buf(r, OC);
+    int64_t nws = ops_linear_ws_floats(C, OC);
+    float *ws = nws > 0 ? rand_buf(r, nws) : NULL; /* as the tape hands it to the op */
     double best_ours = 1e30, best_raw = 1e30;
     for (int k = 0; k < reps + 1; k++) {
         double t0 = mgsd_now();
         ops_linear_forward(y, x, w, b, N, C, OC);
-        ops_linear_backward(dx, dw, db, dy, x, w, N, C, OC);
+        ops_linear_backward(dx, dw, db, dy, x, w, N, C, OC, ws);
         double t1 = mgsd_now();
         ops_blas_sgemm(0, 1, (int)N, OC, C, 1.0f, x, C, w, C, 0.0f, y, OC);
         ops_blas_sgemm(0, 0, (int)N, C, OC, 1.0f, dy, OC, w, C, 1.0f, dx, C);
@@ -58,7 +60,7 @@ static void bench_linear(mgsd_rng *r, const char *what, int64_t N, int C, int OC
     rw->ours_s = best_ours;
     rw->raw_s = best_raw;
     rw->matmul_heavy = 1;
-    mgsd_free(x); mgsd_free(w); mgsd_free(b); mgsd_free(y); mgsd_free(dy);
+    mgsd_free(ws); mgsd_free(x); mgsd_free(w); mgsd_free(b); mgsd_free(y); mgsd_free(dy);
     mgsd_free(dx); mgsd_free(dw); mgsd_free(db);
 }
 

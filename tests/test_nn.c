@@ -7,6 +7,7 @@
 #include "autograd/ag_seq.h"
 #include "core/core.h"
 #include "nn/nn.h"
+#include "ops/matmul.h"
 #include "train/params.h"
 #include "test_util.h"
 
@@ -147,7 +148,70 @@ static void test_seed_read_by_linear(void) {
     ag_tape_free(&t);
 }
 
+/* The tape's linear and linear+relu backward at a tall weight big enough for the
+ * transposed weight-gradient product (workspace from the arena, handed back after each
+ * node): every gradient against the plain reference loops, and the backward of the first
+ * step (before the arena has a high-water mark) grows the arena by one workspace for the
+ * two nodes, not two. */
+static void test_tall_linear_backward(void) {
+    enum { N = 700, C = 24, H = 200 }; /* H >= 4 C; H C N above the library threshold */
+    mgsd_rng r;
+    mgsd_rng_seed(&r, 11);
+    float *xd = malloc(sizeof(float) * N * C), *xg = calloc(N * C, sizeof(float));
+    float *w1d = malloc(sizeof(float) * H * C), *w1g = calloc(H * C, sizeof(float));
+    float *b1d = malloc(sizeof(float) * H), *b1g = calloc(H, sizeof(float));
+    float *w2d = malloc(sizeof(float) * H * C), *w2g = calloc(H * C, sizeof(float));
+    float *seed = malloc(sizeof(float) * N * H);
+    for (int i = 0; i < N * C; i++) xd[i] = mgsd_rng_normal(&r);
+    for (int i = 0; i < H * C; i++) w1d[i] = 0.3f * mgsd_rng_normal(&r), w2d[i] = 0.3f * mgsd_rng_normal(&r);
+    for (int i = 0; i < H; i++) b1d[i] = 0.1f * mgsd_rng_normal(&r);
+    for (int i = 0; i < N * H; i++) seed[i] = mgsd_rng_normal(&r);
+    mgsd_tensor x, w1, b1, w2;
+    ag_tensor_wrap(&x, xd, xg, 2, (int[]){N, C});
+    ag_tensor_wrap(&w1, w1d, w1g, 2, (int[]){H, C});
+    ag_tensor_wrap(&b1, b1d, b1g, 1, (int[]){H});
+    ag_tensor_wrap(&w2, w2d, w2g, 2, (int[]){H, C});
+    mgsd_tape t;
+    CHECK_INT_EQ(ag_tape_init(&t, 0, 1), MGSD_OK);
+    size_t grown = 0;
+    for (int step = 0; step < 2; step++) {
+        memset(xg, 0, sizeof(float) * N * C);
+        memset(w1g, 0, sizeof(float) * H * C);
+        memset(b1g, 0, sizeof(float) * H);
+        memset(w2g, 0, sizeof(float) * H * C);
+        ag_tape_reset(&t);
+        /* z = relu(x w1^T + b1) + x w2^T; backward seeded with `seed` on z */
+        mgsd_tensor *h = ag_linear_relu(&t, &x, &w1, &b1);
+        mgsd_tensor *g = ag_linear(&t, &x, &w2, NULL);
+        mgsd_tensor *z = ag_add(&t, h, g);
+        CHECK(z != NULL);
+        if (!z) break;
+        float *hd = malloc(sizeof(float) * N * H);
+        memcpy(hd, h->data, sizeof(float) * N * H);
+        size_t used0 = t.arena.used;
+        CHECK_INT_EQ(ag_backward_seeded(&t, z, seed), MGSD_OK);
+        if (step == 0) grown = t.arena.peak - used0;
+        /* reference: dh = seed masked by relu; dw1 = dh^T x, db1 = colsum dh, dw2 = seed^T x,
+         * dx = dh w1 + seed w2 */
+        float *dh = malloc(sizeof(float) * N * H);
+        for (int i = 0; i < N * H; i++) dh[i] = hd[i] > 0 ? seed[i] : 0.0f;
+        float *rx = calloc(N * C, sizeof(float)), *rw1 = calloc(H * C, sizeof(float)), *rb1 = calloc(H, sizeof(float));
+        float *rw2 = calloc(H * C, sizeof(float));
+        ops_linear_backward_ref(rx, rw1, rb1, dh, xd, w1d, N, C, H);
+        ops_linear_backward_ref(rx, rw2, NULL, seed, xd, w2d, N, C, H);
+        CHECK_CLOSE("tall linear_relu dw", w1g, rw1, H * C, 1e-3, 1e-4);
+        CHECK_CLOSE("tall linear_relu db", b1g, rb1, H, 1e-3, 1e-4);
+        CHECK_CLOSE("tall linear dw", w2g, rw2, H * C, 1e-3, 1e-4);
+        CHECK_CLOSE("tall linear dx", xg, rx, N * C, 1e-3, 1e-4);
+        free(hd), free(dh), free(rx), free(rw1), free(rb1), free(rw2);
+    }
+    CHECK(grown >= sizeof(float) * H * C && grown < 2 * sizeof(float) * H * C);
+    ag_tape_free(&t);
+    free(xd), free(xg), free(w1d), free(w1g), free(b1d), free(b1g), free(w2d), free(w2g), free(seed);
+}
+
 int main(void) {
+    test_tall_linear_backward();
     test_last_path(8, 1, NN_ACT_RELU, 1);
     test_last_path(8, 2, NN_ACT_RELU, 1);
     test_last_path(8, 2, NN_ACT_GELU, 0);

@@ -26,25 +26,6 @@ static float *copyf(const float *x, int64_t n) {
     return p;
 }
 
-/* Worst |got - want| / (atol + rtol |want|) over n elements; <= 1 passes. */
-static double worst_ratio(const float *got, const float *want, int64_t n, double atol, double rtol) {
-    double w = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]);
-        if (d == 0) continue;
-        double r = d / (atol + rtol * fabs((double)want[i])); /* +Inf when an exact match was required */
-        if (!(r <= w)) w = r; /* NaN propagates as a failure */
-    }
-    return w;
-}
-
-#define CHECK_CLOSE(what, got, want, n, atol, rtol)                                                    \
-    do {                                                                                               \
-        double r_ = worst_ratio(got, want, n, atol, rtol);                                             \
-        if (r_ <= 1.0) test_passed_++;                                                                 \
-        else TEST_FAIL_("%s: worst |diff| / (%g + %g |ref|) = %.3g", what, (double)(atol), (double)(rtol), r_); \
-    } while (0)
-
 /* ---- kernels versus references -------------------------------------------------------- */
 
 static void test_binary_kernels(void) {
@@ -261,30 +242,40 @@ static void test_gemm_split(void) {
  * shapes that take the column-split path (odd widths, a width above one stack tile),
  * and one thread gives the same bits (each column is summed in row order). */
 /* Linear backward, accumulating (+=) and writing (=) the input gradient, against the
- * references; the "=" form must not read what dinp held (here NaN). */
+ * references; the "=" form must not read what dinp held (here NaN). With a workspace, tall
+ * weights (OC >= 4 C: the last two shapes) take the transposed weight-gradient product;
+ * without one, the direct product. */
 static void test_linear_backward_kernels(void) {
-    const int shapes[3][3] = {{300, 40, 70}, {7, 5, 3}, {513, 100, 2048}};
-    for (int sh = 0; sh < 3; sh++) {
+    const int shapes[4][3] = {{300, 40, 70}, {7, 5, 3}, {513, 100, 2048}, {1001, 37, 160}};
+    for (int sh = 0; sh < 4; sh++) {
         int64_t N = shapes[sh][0];
         int C = shapes[sh][1], OC = shapes[sh][2];
+        int64_t nws = ops_linear_ws_floats(C, OC);
+#ifdef MGSD_HAVE_BLAS
+        CHECK_INT_EQ(nws, OC >= 4 * C ? (int64_t)OC * C : 0);
+#endif
         float *x = rnd(N * C, 1), *w = rnd((int64_t)OC * C, 0.1f), *dy = rnd(N * OC, 1);
         float *dx0 = rnd(N * C, 1), *dw0 = rnd((int64_t)OC * C, 1), *db0 = rnd(OC, 1);
-        for (int set = 0; set <= 1; set++) {
+        for (int k = 0; k < 4; k++) {
+            int set = k & 1, use_ws = k >> 1;
+            float *ws = use_ws && nws > 0 ? rnd(nws, 1) : NULL;
             float *dx1 = copyf(dx0, N * C), *dx2 = copyf(dx0, N * C);
             float *dw1 = copyf(dw0, (int64_t)OC * C), *dw2 = copyf(dw0, (int64_t)OC * C);
             float *db1 = copyf(db0, OC), *db2 = copyf(db0, OC);
             if (set) {
                 for (int64_t i = 0; i < N * C; i++) dx1[i] = NAN;
-                ops_linear_backward_set(dx1, dw1, db1, dy, x, w, N, C, OC);
+                ops_linear_backward_set(dx1, dw1, db1, dy, x, w, N, C, OC, ws);
                 ops_linear_backward_set_ref(dx2, dw2, db2, dy, x, w, N, C, OC);
             } else {
-                ops_linear_backward(dx1, dw1, db1, dy, x, w, N, C, OC);
+                ops_linear_backward(dx1, dw1, db1, dy, x, w, N, C, OC, ws);
                 ops_linear_backward_ref(dx2, dw2, db2, dy, x, w, N, C, OC);
             }
             CHECK_CLOSE(set ? "linear backward (=) dx" : "linear backward (+=) dx", dx1, dx2, N * C, 1e-3, 1e-3);
-            CHECK_CLOSE("linear backward dw", dw1, dw2, (int64_t)OC * C, 1e-2, 1e-3);
+            CHECK_CLOSE(ws ? "linear backward dw (transposed product)" : "linear backward dw", dw1, dw2,
+                        (int64_t)OC * C, 1e-2, 1e-3);
             CHECK_CLOSE("linear backward db", db1, db2, OC, 1e-2, 1e-3);
             mgsd_free(dx1), mgsd_free(dx2), mgsd_free(dw1), mgsd_free(dw2), mgsd_free(db1), mgsd_free(db2);
+            mgsd_free(ws);
         }
         mgsd_free(x), mgsd_free(w), mgsd_free(dy), mgsd_free(dx0), mgsd_free(dw0), mgsd_free(db0);
     }

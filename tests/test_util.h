@@ -5,6 +5,7 @@
 #define MGSD_TEST_UTIL_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,25 @@ static int test_failed_ = 0;
         const char *h_ = (hay), *n_ = (needle);                                       \
         if (h_ && n_ && strstr(h_, n_)) test_passed_++;                               \
         else TEST_FAIL_("\"%s\" should contain \"%s\"", h_ ? h_ : "(null)", n_);      \
+    } while (0)
+
+/* Worst |got - want| / (atol + rtol |want|) over n elements; <= 1 passes. */
+static inline double worst_ratio(const float *got, const float *want, int64_t n, double atol, double rtol) {
+    double w = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (d == 0) continue;
+        double r = d / (atol + rtol * fabs((double)want[i])); /* +Inf when an exact match was required */
+        if (!(r <= w)) w = r; /* NaN propagates as a failure */
+    }
+    return w;
+}
+
+#define CHECK_CLOSE(what, got, want, n, atol, rtol)                                                    \
+    do {                                                                                               \
+        double r_ = worst_ratio(got, want, n, atol, rtol);                                             \
+        if (r_ <= 1.0) test_passed_++;                                                                 \
+        else TEST_FAIL_("%s: worst |diff| / (%g + %g |ref|) = %.3g", what, (double)(atol), (double)(rtol), r_); \
     } while (0)
 
 static inline int test_summary(void) {

@@ -50,10 +50,23 @@ mgsd_tensor *ag_linear_relu(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, mgsd_t
     return linear_impl(t, x, w, b, 1);
 }
 
+/* The linear backward with the weight-gradient workspace it can use, taken from the arena
+ * and handed back right after (so the step's arena does not grow with the number of
+ * linear nodes). */
+static void linear_bwd(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, float *db, const float *dy) {
+    const int C = w->shape[1], OC = w->shape[0];
+    mgsd_arena_mark mk = mgsd_arena_get_mark(&t->arena);
+    int64_t nws = w->grad ? ops_linear_ws_floats(C, OC) : 0;
+    float *ws = nws > 0 ? ag_scratch(t, nws) : NULL;
+    if (nws > 0 && !ws) return;
+    (x->fresh ? ops_linear_backward_set : ops_linear_backward)(x->grad, w->grad, db, dy, x->data, w->data, ag_rows(x),
+                                                               C, OC, ws);
+    mgsd_arena_set_mark(&t->arena, mk);
+}
+
 void ag_bwd_linear(mgsd_tape *t, ag_node *nd) {
     mgsd_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
-    (x->fresh ? ops_linear_backward_set : ops_linear_backward)(x->grad, w->grad, b ? b->grad : NULL, y->grad, x->data,
-                                                               w->data, ag_rows(x), w->shape[1], w->shape[0]);
+    linear_bwd(t, x, w, b ? b->grad : NULL, y->grad);
 }
 
 void ag_bwd_linear_relu(mgsd_tape *t, ag_node *nd) {
@@ -62,8 +75,7 @@ void ag_bwd_linear_relu(mgsd_tape *t, ag_node *nd) {
      * same pass), then the linear backward. */
     if (b && b->grad) ops_bias_grad(b->grad, y->grad, y->data, ag_rows(x), w->shape[0]);
     else ops_relu_mask_inplace(y->grad, y->data, y->n);
-    (x->fresh ? ops_linear_backward_set : ops_linear_backward)(x->grad, w->grad, NULL, y->grad, x->data, w->data,
-                                                               ag_rows(x), w->shape[1], w->shape[0]);
+    linear_bwd(t, x, w, NULL, y->grad);
 }
 
 /* ---- shared helpers ----------------------------------------------------------------- */

@@ -137,21 +137,59 @@ void ops_linear_forward(float *out, const float *inp, const float *w, const floa
     }
 }
 
+/* A weight at least this many times taller than wide (OC >= WGRAD_T_RATIO * C) gets its
+ * gradient as the transpose: the libraries are slow on a tall, narrow result with a long
+ * inner dimension. oneDNN 2.6, 2 threads, N = 10,000 tokens: dw[2048,100] += dout^T . inp
+ * at 130 GFLOP/s, inp^T . dout into [100,2048] plus a transposed add at 219 (1.5-1.7x for
+ * N >= 3,000, 1.16x at 500); [300,100] and square shapes gain nothing, and the transposed
+ * form of a wide weight ([100,2048]) is 0.6x (/tmp microbenchmarks, 2026-11-29). */
+#define WGRAD_T_RATIO 4
+
+int64_t ops_linear_ws_floats(int C, int OC) {
+#ifdef MGSD_HAVE_BLAS
+    return OC >= WGRAD_T_RATIO * C ? (int64_t)OC * C : 0;
+#else
+    (void)C;
+    (void)OC;
+    return 0;
+#endif
+}
+
+/* dw[OC,C] += dout^T . inp; with a workspace of ops_linear_ws_floats(C, OC) floats (ws not
+ * NULL), a product big enough for the library and a tall weight: ws[C,OC] = inp^T . dout,
+ * then dw += ws^T (threaded over rows of dw). */
+static void weight_grad(float *dw, const float *dout, const float *inp, int64_t N, int C, int OC, float *ws) {
+#ifdef MGSD_HAVE_BLAS
+    if (ws && OC >= WGRAD_T_RATIO * C && (int64_t)OC * C * N >= GEMM_SPLIT_MIN_FLOPS) {
+        ops_gemm(1, 0, C, OC, N, 1.0f, inp, dout, 0.0f, ws); /* [C,N].[N,OC] */
+#pragma omp parallel for schedule(static) if ((int64_t)OC * C > 32768)
+        for (int o = 0; o < OC; o++) {
+            float *d = dw + (int64_t)o * C;
+            for (int c = 0; c < C; c++) d[c] += ws[(int64_t)c * OC + o];
+        }
+        return;
+    }
+#else
+    (void)ws;
+#endif
+    ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw); /* [OC,N].[N,C] */
+}
+
 static void linear_backward(float *dinp, float beta_dinp, float *dw, float *db, const float *dout,
-                            const float *inp, const float *w, int64_t N, int C, int OC) {
+                            const float *inp, const float *w, int64_t N, int C, int OC, float *ws) {
     if (dinp) ops_gemm(0, 0, N, C, OC, 1.0f, dout, w, beta_dinp, dinp); /* [N,OC].[OC,C] */
-    if (dw) ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw);        /* [OC,N].[N,C] */
+    if (dw) weight_grad(dw, dout, inp, N, C, OC, ws);
     if (db) ops_bias_grad(db, (float *)dout, NULL, N, OC);
 }
 
 void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                         int64_t N, int C, int OC) {
-    linear_backward(dinp, 1.0f, dw, db, dout, inp, w, N, C, OC);
+                         int64_t N, int C, int OC, float *ws) {
+    linear_backward(dinp, 1.0f, dw, db, dout, inp, w, N, C, OC, ws);
 }
 
 void ops_linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                             int64_t N, int C, int OC) {
-    linear_backward(dinp, 0.0f, dw, db, dout, inp, w, N, C, OC);
+                             int64_t N, int C, int OC, float *ws) {
+    linear_backward(dinp, 0.0f, dw, db, dout, inp, w, N, C, OC, ws);
 }
 
 void ops_matmul_forward(float *c, const float *a, const float *b, int ta, int tb, int64_t M, int64_t N, int64_t K) {
