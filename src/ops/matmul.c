@@ -1,6 +1,7 @@
 /* Matrix products: linear layer and gemm on the matrix-product library (ops/blas.h), with
  * plain reference kernels. */
 #include "ops/matmul.h"
+#include "ops/par.h"
 
 #include <string.h>
 #ifdef _OPENMP
@@ -129,7 +130,7 @@ void ops_linear_backward_set_ref(float *dinp, float *dw, float *db, const float 
 
 void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
     if (b) { /* the bias rows, then out += inp . w^T; threaded so that the other thread does not idle */
-#pragma omp parallel for if (N * OC > 32768) schedule(static)
+OPS_PAR_FOR(N * OC)
         for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof(float));
         ops_gemm(0, 1, N, OC, C, 1.0f, inp, w, 1.0f, out);
     } else {
@@ -160,9 +161,9 @@ int64_t ops_linear_ws_floats(int C, int OC) {
  * then dw += ws^T (threaded over rows of dw). */
 static void weight_grad(float *dw, const float *dout, const float *inp, int64_t N, int C, int OC, float *ws) {
 #ifdef MGSD_HAVE_BLAS
-    if (ws && OC >= WGRAD_T_RATIO * C && (int64_t)OC * C * N >= GEMM_SPLIT_MIN_FLOPS) {
+    if (ws && ops_linear_ws_floats(C, OC) > 0 && (int64_t)OC * C * N >= GEMM_SPLIT_MIN_FLOPS) {
         ops_gemm(1, 0, C, OC, N, 1.0f, inp, dout, 0.0f, ws); /* [C,N].[N,OC] */
-#pragma omp parallel for schedule(static) if ((int64_t)OC * C > 32768)
+OPS_PAR_FOR((int64_t)OC * C)
         for (int o = 0; o < OC; o++) {
             float *d = dw + (int64_t)o * C;
             for (int c = 0; c < C; c++) d[c] += ws[(int64_t)c * OC + o];
@@ -214,7 +215,7 @@ void ops_matmul_backward(float *da, float *db, const float *dc, const float *a, 
 
 void ops_linear_relu_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC) {
     ops_gemm(0, 1, N, OC, C, 1.0f, inp, w, 0.0f, out);
-#pragma omp parallel for if (N * OC > 32768) schedule(static)
+OPS_PAR_FOR(N * OC)
     for (int64_t n = 0; n < N; n++) {
         float *o = out + n * OC;
         if (b) {
@@ -236,7 +237,7 @@ void ops_bias_grad(float *db, float *dout, const float *y, int64_t N, int OC) {
     if (N <= 0 || OC <= 0) return;
     int nt = 1;
 #ifdef _OPENMP
-    if (!omp_in_parallel() && N * OC > 32768) nt = omp_get_max_threads();
+    if (!omp_in_parallel() && N * OC > OPS_PAR_MIN) nt = omp_get_max_threads();
 #endif
     int chunk = ((OC + nt - 1) / nt + 15) / 16 * 16;
     int nblk = (OC + chunk - 1) / chunk;
@@ -274,6 +275,6 @@ void ops_bias_grad_ref(float *db, float *dout, const float *y, int64_t N, int OC
 }
 
 void ops_relu_mask_inplace(float *dy, const float *y, int64_t n) {
-#pragma omp parallel for if (n > 32768) schedule(static)
+OPS_PAR_FOR(n)
     for (int64_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
