@@ -1,4 +1,6 @@
 /* Model-specific kernels against hand-computed values (gradients: test_gradcheck). */
+#include <math.h>
+
 #include "autograd/ag.h"
 #include "ops/contrastive.h"
 #include "test_util.h"
@@ -16,6 +18,32 @@ int main(void) {
     CHECK_NEAR(loss[0], 0.31386305085188315, 1e-6);
     CHECK_NEAR(loss[1], 0.0, 0.0); /* no positive: 0, not NaN */
     CHECK_NEAR(loss[2], 0.0, 1e-7); /* one positive, no negative: -log 1 */
+
+    /* Zero-ratio entries (a negative, and a positive whose weight is 0): the authors' autograd
+     * takes -log(r + [r == 0]), slope -1 in r, so with zero_ratio_grad they add
+     * df_i = -c a_i s_i / D_i and da_i = -c f_i s_i / D_i (c = dloss / sum f, D_i = S here);
+     * every other derivative is the same with the switch on or off. */
+    {
+        const float zz[3] = {0.3f, -0.2f, 0.5f}, ff[3] = {1, 0, 1}, aa[3] = {0.6f, 0.5f, 0.0f},
+                    qq[3] = {0.4f, 0.5f, 0.9f}, dl[1] = {1.0f};
+        const int32_t o1[2] = {0, 3};
+        float g[2][4][3] = {{{0}}};
+        for (int on = 0; on < 2; on++)
+            ops_sup_contrastive_backward(g[on][0], g[on][1], g[on][2], g[on][3], dl, zz, ff, aa, qq, o1, 1, on);
+        double s0 = exp(0.3), s1 = exp(-0.2), s2 = exp(0.5), S = 0.5 * s1, c = 0.5;
+        (void)s0;
+        CHECK_NEAR(g[1][1][1] - g[0][1][1], -c * 0.5 * s1 / S, 1e-6); /* = -c: the negative's flag */
+        CHECK_NEAR(g[1][2][2] - g[0][2][2], -c * s2 / S, 1e-5);       /* the zero-weight positive's weight */
+        CHECK_NEAR(g[1][2][1], g[0][2][1], 0);                          /* f = 0: no weight gradient */
+        CHECK_NEAR(g[1][1][2], g[0][1][2], 0);                          /* a = 0: no flag gradient */
+        for (int i = 0; i < 3; i++) {
+            CHECK_NEAR(g[1][0][i], g[0][0][i], 0); /* dz */
+            CHECK_NEAR(g[1][3][i], g[0][3][i], 0); /* dq */
+        }
+        CHECK_NEAR(g[1][1][0], g[0][1][0], 0);
+        CHECK_NEAR(g[1][2][0], g[0][2][0], 0);
+        CHECK(g[0][1][1] != g[1][1][1]);
+    }
 
     float y[6];
     const float x[6] = {1, 2, 3, 4, 5, 6}, w[2] = {2, -1};
@@ -38,7 +66,7 @@ int main(void) {
     int sz[1] = {4};
     ag_tensor_wrap(&Z, (float *)z, NULL, 1, sz);
     ag_seqs segs = {3, offs, 3};
-    CHECK(ag_sup_contrastive(&t, &Z, &Z, &Z, &Z, &segs) == NULL);
+    CHECK(ag_sup_contrastive(&t, &Z, &Z, &Z, &Z, &segs, 1) == NULL);
     CHECK_STATUS(ag_status(&t), MGSD_ERR_SHAPE);
     CHECK_CONTAINS(mgsd_last_error(), "sup_contrastive");
     ag_tape_free(&t);

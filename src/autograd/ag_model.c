@@ -26,7 +26,7 @@ void ag_bwd_scale_rows(mgsd_tape *t, ag_node *nd) {
 }
 
 mgsd_tensor *ag_sup_contrastive(mgsd_tape *t, mgsd_tensor *z, mgsd_tensor *f, mgsd_tensor *a, mgsd_tensor *q,
-                                const ag_seqs *s) {
+                                const ag_seqs *s, int zero_ratio_grad) {
     if (!z || !f || !a || !q) return NULL;
     if (!s || !s->offs || s->B <= 0) return ag_fail(t, MGSD_ERR_INVALID_ARG, "sup_contrastive: no segments");
     int64_t n = s->offs[s->B];
@@ -49,6 +49,7 @@ mgsd_tensor *ag_sup_contrastive(mgsd_tape *t, mgsd_tensor *z, mgsd_tensor *f, mg
         nd->in[3] = q;
         nd->idx[0] = s->offs;
         nd->i[0] = s->B;
+        nd->i[1] = zero_ratio_grad != 0;
     }
     return y;
 }
@@ -57,7 +58,7 @@ void ag_bwd_sup_contrastive(mgsd_tape *t, ag_node *nd) {
     mgsd_tensor *z = nd->in[0], *f = nd->in[1], *a = nd->in[2], *q = nd->in[3];
     /* a and q may be the same tensor: the kernel accumulates both contributions. */
     ops_sup_contrastive_backward(z->grad, f->grad, a->grad, q->grad, nd->out->grad, z->data, f->data, a->data, q->data,
-                                 nd->idx[0], (int)nd->i[0]);
+                                 nd->idx[0], (int)nd->i[0], (int)nd->i[1]);
 }
 
 mgsd_tensor *ag_gaussian_gate(mgsd_tape *t, mgsd_tensor *r, const float *mu, const float *sigma, int k) {

@@ -62,6 +62,9 @@ static const mgsd_config_entry mgsd_defaults[] = {
      "auxiliary loss trains the discriminator (the weighted terms otherwise drive every p0 to 1)"},
     {"straight_through", MGSD_CONFIG_BOOL, "true",
      "hard keep / interest flags pass straight-through gumbel gradients (reference); false: flags are constants"},
+    {"cl_zero_ratio_grad", MGSD_CONFIG_BOOL, "true",
+     "contrastive entries with a zero ratio (negatives) pass the gradient of the reference's -log(r + [r == 0]) "
+     "to their flags and weights (reference autograd); false: they pass nothing (exact gradient of the loss)"},
     {"cl_warmup_steps", MGSD_CONFIG_INT, "0",
      "contrastive terms (zeta, eta) weighted 0 for the first N global steps (reference: 0)"},
     {"eval_sampling", MGSD_CONFIG_STR, "deterministic",
@@ -82,6 +85,7 @@ typedef struct mgsd_impl {
     float drop, gamma, zeta, eta, tau_g0, tau_c0, tau_g, tau_c;
     int detach_flags; /* hard selections carry no straight-through gradient (straight_through=false) */
     int cl_weight_grad;  /* contrastive weights differentiable (reference) */
+    int cl_zero_grad;    /* zero-ratio entries pass the reference's autograd gradient */
     int64_t cl_warmup;   /* contrastive terms off for global steps < cl_warmup */
     int64_t step;        /* global step, from on_step */
     double last_terms[4];  /* unweighted L_rec, L_aux, L_item, L_int of the last loss() */
@@ -140,6 +144,7 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     im->use_int = cfg_bool(cfg, "use_interest_denoise", &st);
     im->weighted = cfg_bool(cfg, "weighted_cl", &st);
     im->cl_weight_grad = cfg_bool(cfg, "cl_weight_grad", &st);
+    im->cl_zero_grad = cfg_bool(cfg, "cl_zero_ratio_grad", &st);
     im->detach_flags = !cfg_bool(cfg, "straight_through", &st);
     im->cl_warmup = cfg_int(cfg, "cl_warmup_steps", &st);
     const char *mgp = cfg_str(cfg, "mgp", &st), *aux = cfg_str(cfg, "aux_loss", &st);
@@ -571,7 +576,7 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
             if (!a) return ag_status(t);
             for (int i = 0; i < b->offs[B]; i++) a->data[i] = 1.0f;
         }
-        terms[2] = ag_mean(t, ag_sup_contrastive(t, z, o.h, a, q, &s));
+        terms[2] = ag_mean(t, ag_sup_contrastive(t, z, o.h, a, q, &s, im->cl_zero_grad));
     }
     if (im->use_int && o.f) {
         int BK = B * im->K;
@@ -586,7 +591,7 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
             if (!wv) return ag_status(t);
             for (int i = 0; i < BK; i++) wv->data[i] = 1.0f;
         }
-        terms[3] = ag_mean(t, ag_sup_contrastive(t, z, o.f, wv, wv, &s));
+        terms[3] = ag_mean(t, ag_sup_contrastive(t, z, o.f, wv, wv, &s, im->cl_zero_grad));
     }
     if (im->use_aux && im->T > 0) terms[1] = aux_loss(m, t, b, b->targets);
     return ag_status(t);

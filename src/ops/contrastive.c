@@ -53,7 +53,8 @@ void ops_sup_contrastive_forward(float *loss, const float *z, const float *f, co
 }
 
 void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, const float *dloss, const float *z,
-                                  const float *f, const float *a, const float *q, const int32_t *offs, int B) {
+                                  const float *f, const float *a, const float *q, const int32_t *offs, int B,
+                                  int zero_ratio_grad) {
     for (int b = 0; b < B; b++) {
         int32_t o = offs[b], e = offs[b + 1];
         double S = 0, F = 0, sum = 0;
@@ -70,7 +71,16 @@ void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, co
             double D = P + S;
             if (D <= 0) D += SC_EPS;
             double r = P / D;
-            if (r == 0) continue;
+            if (r == 0) {
+                /* The reference logs r + [r == 0]: slope -1 in r, so dP = -c / D (dD = -P / D^2
+                 * = 0 here). Only f and a see it (dz = dP * P = 0). */
+                if (zero_ratio_grad) {
+                    double dP = -c / D;
+                    if (df) df[i] += (float)(dP * a[i] * s);
+                    if (da) da[i] += (float)(dP * f[i] * s);
+                }
+                continue;
+            }
             sum -= log(r);
             double dP = c * (-1.0 / P + 1.0 / D);
             dS += c / D;

@@ -14,7 +14,13 @@
  * which is the authors' supervised_contrastive_learning() term for term: entries with a
  * zero ratio contribute -log 1 = 0, the denominator is guarded by 1e-10.
  *   backward: gradients of sum_b dloss[b] loss_b with respect to z, f, a, q (each may be
- *   NULL), accumulated (+=). */
+ *   NULL), accumulated (+=). With zero_ratio_grad the entries whose ratio is 0 (P_i = 0:
+ *   f_i = 0, or a_i = 0) also pass the gradient the authors' autograd gives them: their
+ *   code takes -log(r_i + [r_i == 0]) with the indicator a constant, whose slope in r_i is
+ *   -1 at r_i = 0, so df_i += -c a_i s_i / D_i and da_i += -c f_i s_i / D_i with
+ *   c = dloss[b] / sum_i f_i. That reaches the straight-through flags of every negative
+ *   (f_i = 0) and the weight of a positive whose weight is 0. Without it those entries
+ *   pass nothing, the exact gradient of the loss as written (which is constant 0 there). */
 #ifndef MGSD_OPS_CONTRASTIVE_H
 #define MGSD_OPS_CONTRASTIVE_H
 
@@ -26,7 +32,8 @@ void ops_scale_rows_backward(float *dx, float *dw, const float *dy, const float 
 void ops_sup_contrastive_forward(float *loss, const float *z, const float *f, const float *a, const float *q,
                                  const int32_t *offs, int B);
 void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, const float *dloss, const float *z,
-                                  const float *f, const float *a, const float *q, const int32_t *offs, int B);
+                                  const float *f, const float *a, const float *q, const int32_t *offs, int B,
+                                  int zero_ratio_grad);
 
 /* Multiple Gaussian-kernel gate (the paper's MGP, option mgp=gaussian):
  *   y[n] = sum_j exp(-(r[n] - mu_j)^2 / (2 sigma_j^2)),  j < k

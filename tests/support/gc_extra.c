@@ -18,7 +18,7 @@ static mgsd_tensor *gc_sup_contrastive(gc_ctx *g, mgsd_tape *t) {
     mgsd_tensor *a = gc_input_uniform(g, 1, s, 0.1f, 1.0f);
     mgsd_tensor *q = gc_input_uniform(g, 1, s, 0.1f, 1.0f);
     static ag_seqs seqs = {3, seg_offs, 4};
-    return ag_sup_contrastive(t, z, f, a, q, &seqs);
+    return ag_sup_contrastive(t, z, f, a, q, &seqs, 1);
 }
 
 /* Interest granularity: the same weights on both sides (a == q). */
@@ -28,7 +28,7 @@ static mgsd_tensor *gc_sup_contrastive_shared(gc_ctx *g, mgsd_tape *t) {
     mgsd_tensor *f = gc_input_uniform(g, 1, s, 0.2f, 1.0f);
     mgsd_tensor *w = gc_input_uniform(g, 1, s, 0.1f, 1.0f);
     static ag_seqs seqs = {3, seg_offs, 4};
-    return ag_sup_contrastive(t, z, f, w, w, &seqs);
+    return ag_sup_contrastive(t, z, f, w, w, &seqs, 1);
 }
 
 static mgsd_tensor *gc_gaussian_gate(gc_ctx *g, mgsd_tape *t) {
