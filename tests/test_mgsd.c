@@ -401,6 +401,40 @@ static void test_stabilisers(void) {
     CHECK(gn[0] > 0 && isfinite(gn[1]));
     CHECK(fabs(gn[0] - gn[1]) > 1e-3 * gn[0]);
 
+    /* cl_zero_ratio_grad: same loss values; with straight-through flags the zero-ratio
+     * entries (the negatives) change the gradient of both contrastive terms, with detached
+     * flags (and no zero weight) they change nothing. */
+    for (int k = 2; k <= 3; k++)
+        for (int st = 0; st < 2; st++) {
+            double v2[2], diff = 0, norm = 0;
+            float *g0 = NULL;
+            for (int z = 0; z < 2; z++) {
+                const char *kv[] = {"cl_zero_ratio_grad", z ? "true" : "false", "straight_through", st ? "true" : "false"};
+                mgsd_config *c = make_config(kv, 4);
+                mgsd_model m;
+                CHECK_OK(make_model(&m, c, 3));
+                v2[z] = eval_term(&m, &t, &b, k, 1);
+                if (!z) {
+                    g0 = mgsd_malloc(sizeof(float) * (size_t)m.params.total);
+                    memcpy(g0, m.params.grad, sizeof(float) * (size_t)m.params.total);
+                } else {
+                    for (int64_t i = 0; i < m.params.total; i++) {
+                        diff += fabs((double)m.params.grad[i] - g0[i]);
+                        norm += fabs((double)g0[i]);
+                    }
+                }
+                free_model(&m);
+                mgsd_config_free(c);
+            }
+            mgsd_free(g0);
+            CHECK(isfinite(v2[0]) && v2[0] > 0);
+            CHECK_NEAR(v2[0], v2[1], 0);
+            if (st)
+                CHECK(diff > 1e-3 * norm);
+            else
+                CHECK_NEAR(diff, 0, 0);
+        }
+
     /* warm-up: total = L_rec + gamma L_aux before step N, the full sum from step N on */
     const char *kw[] = {"cl_warmup_steps", "5", "straight_through", "false"};
     mgsd_config *c = make_config(kw, 4);
