@@ -30,8 +30,7 @@ int main(void) {
         float g[2][4][3] = {{{0}}};
         for (int on = 0; on < 2; on++)
             ops_sup_contrastive_backward(g[on][0], g[on][1], g[on][2], g[on][3], dl, zz, ff, aa, qq, o1, 1, on);
-        double s0 = exp(0.3), s1 = exp(-0.2), s2 = exp(0.5), S = 0.5 * s1, c = 0.5;
-        (void)s0;
+        double s1 = exp(-0.2), s2 = exp(0.5), S = 0.5 * s1, c = 0.5;
         CHECK_NEAR(g[1][1][1] - g[0][1][1], -c * 0.5 * s1 / S, 1e-6); /* = -c: the negative's flag */
         CHECK_NEAR(g[1][2][2] - g[0][2][2], -c * s2 / S, 1e-5);       /* the zero-weight positive's weight */
         CHECK_NEAR(g[1][2][1], g[0][2][1], 0);                          /* f = 0: no weight gradient */
