@@ -382,21 +382,31 @@ static int cmd_train(int argc, char **argv) {
         goto done;
     }
     const mgsd_eval_result *bv = trainer_best_valid(t);
-    printf("\nbest epoch %lld%s\n%-12s %10s %10s\n", (long long)trainer_best_epoch(t),
-           trainer_stopped_early(t) ? " (early stopping)" : "", "metric", "valid", "test");
+    if (bv)
+        printf("\nbest epoch %lld%s\n", (long long)trainer_best_epoch(t),
+               trainer_stopped_early(t) ? " (early stopping)" : "");
+    else /* epochs=0, or eval_step beyond the epochs trained: no validation ran */
+        printf("\nno epoch was validated (%lld epochs trained, eval_step %d): test scores the final parameters\n",
+               (long long)trainer_epochs_done(t), s.eval_step);
+    printf("%-12s %10s %10s\n", "metric", "valid", "test");
     char key[32];
     double tv, vv = 0;
     for (int i = 0; i < mgsd_eval_entry_count(&test); i++) {
         mgsd_eval_entry(&test, i, key, sizeof key, &tv);
-        if (bv) mgsd_eval_get(bv, key, &vv);
-        printf("%-12s %10.4f %10.4f\n", key, bv ? vv : 0.0 / 0.0, tv);
+        if (bv) {
+            mgsd_eval_get(bv, key, &vv);
+            printf("%-12s %10.4f %10.4f\n", key, vv, tv);
+        } else {
+            printf("%-12s %10s %10.4f\n", key, "-", tv);
+        }
     }
     if ((st = trainer_write_results(t, results, &test, mgsd_now() - t_start)) != MGSD_OK) {
         rc = cli_fail(st);
         goto done;
     }
-    printf("\ncheckpoints: %s, %s\nresults: %s  (peak RSS %.1f MiB)\n", best, last, results,
-           (double)mgsd_peak_rss() / (1024.0 * 1024.0));
+    if (bv) printf("\ncheckpoints: %s, %s\n", best, last);
+    else printf("\ncheckpoint: %s (no best model without validation)\n", last);
+    printf("results: %s  (peak RSS %.1f MiB)\n", results, (double)mgsd_peak_rss() / (1024.0 * 1024.0));
 done:
     trainer_free(t);
     if (model) model_free(model);

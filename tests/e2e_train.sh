@@ -49,6 +49,14 @@ expect_rc 0 "train --metrics=[hit,Precision]" "$MGSD" train --model="$MODEL" "${
 grep -q '"precision@10"' "$T/ckm/results.json" && ! grep -q '"ndcg@10"' "$T/ckm/results.json" && ok "results.json has only the selected metrics" || { bad "metrics selection"; cat "$T/ckm/results.json"; }
 grep -q "^precision@10 " "$T/out" && ! grep -q "^mrr@10 " "$T/out" && ok "final table has only the selected metrics" || { bad "metrics table"; cat "$T/out"; }
 
+# epochs=0 trains nothing: no validation ran, so the valid column is '-' (never nan) and no best model is claimed
+expect_rc 0 "train --epochs=0" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=0 --checkpoint-dir="$T/ck0"
+grep -q "^no epoch was validated" "$T/out" && grep -Eq "^hit@10 +- +[0-9.]+$" "$T/out" && ! grep -qi "nan" "$T/out" \
+    && ok "epochs=0: valid column empty, no nan" || { bad "epochs=0 output"; cat "$T/out"; }
+[ -f "$T/ck0/$MODEL-last.ckpt" ] && [ ! -e "$T/ck0/$MODEL-best.ckpt" ] && ! grep -q -- "-best.ckpt" "$T/out" \
+    && grep -q '"best_valid":[[:space:]]*null' "$T/ck0/results.json" && ok "epochs=0: last checkpoint only, best_valid null" \
+    || bad "epochs=0 checkpoints/results"
+
 # errors
 expect_rc 2 "unknown metric" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm2" --metrics="[Hit,AUC]"; expect_err "AUC"
 expect_rc 2 "unknown model" "$MGSD" train --model=NoSuchModel --dataset="$T/s.inter"; expect_err "NoSuchModel"
