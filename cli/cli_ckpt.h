@@ -46,12 +46,17 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
  * <data_path>/<name>/<name>.inter. Returns a malloc'ed path or NULL (error printed). */
 char *cli_resolve_dataset(const char *value, const char *data_path);
 
-/* Options shared by recommend and explain: --checkpoint, exactly one of --user/--history,
+/* Options shared by recommend and explain: --checkpoint, exactly one of --user/--history
+ * (recommend: or --all-users / --users=FILE, with --output=FILE),
  * --dataset, --topk, --json, plus the command's own boolean flags (NULL-terminated list;
  * flag_set[k] = 1 when present). Returns an exit code; t->ok = 1 when the command should
  * run (0 with t->ok = 0 after --help). */
 typedef struct cli_target {
     const char *ckpt, *user, *history, *dataset;
+    /* batch mode (recommend only: cli_target_parse with cmd "recommend"): --all-users or
+     * --users=FILE in place of --user/--history, and --output=FILE */
+    const char *users_file, *output;
+    int all_users;
     long topk;
     int json, ok;
     char *threads_kv[1]; /* "--threads=N" when given, passed on as a config override */

@@ -1,9 +1,15 @@
 /* `mgsd recommend`: top-K next items for a user of the training data (--user, full
  * history re-read from the dataset) or for any history of item tokens (--history, needs
- * only the checkpoint's id maps). Ids in and out are the original string tokens. */
+ * only the checkpoint's id maps), or in batch mode for every user or a list of users
+ * (--all-users / --users=FILE, to a file written atomically). Ids in and out are the
+ * original string tokens. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -55,10 +61,17 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
 
 static void rec_usage(FILE *f) {
     fprintf(f, "usage: mgsd recommend --checkpoint=FILE (--user=ID | --history=\"ID ID ...\") [--topk=10]\n"
+               "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N]\n"
+               "       mgsd recommend --checkpoint=FILE (--all-users | --users=FILE) [--output=FILE] [--topk=10]\n"
                "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N]\n\n"
                "Top-K items for a user's full history (re-read from the dataset stored in the checkpoint,\n"
                "or --dataset) or for a given history of item ids (oldest first, space separated). Items\n"
-               "already in the history are not recommended unless --keep-history is given.\n");
+               "already in the history are not recommended unless --keep-history is given.\n\n"
+               "Batch mode scores many users at once (eval_batch_size users per forward pass): every\n"
+               "user of the dataset (--all-users) or the user ids listed in FILE (one per line; blank\n"
+               "lines and lines starting with # are skipped). It writes tab-separated lines\n"
+               "user_id, rank, item_id, score under a header line (--json: one JSON object per user\n"
+               "and line) to --output=FILE, which appears only when complete, or to standard output.\n");
 }
 
 void cli_json_add_topk(cJSON *o, const model_io_ckpt *ck, const int32_t *top, const float *score, int n) {
@@ -82,6 +95,7 @@ int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void
                      const char *const *flags, int *flag_set) {
     memset(t, 0, sizeof *t);
     t->topk = 10;
+    const int batch = !strcmp(cmd, "recommend");
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -93,6 +107,9 @@ int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void
         else if ((v = cli_opt(a, "--user"))) t->user = v;
         else if ((v = cli_opt(a, "--history"))) t->history = v;
         else if ((v = cli_opt(a, "--dataset"))) t->dataset = v;
+        else if (batch && (v = cli_opt(a, "--users"))) t->users_file = v;
+        else if (batch && (v = cli_opt(a, "--output"))) t->output = v;
+        else if (batch && !strcmp(a, "--all-users")) t->all_users = 1;
         else if ((v = cli_opt(a, "--topk"))) {
             char *end;
             t->topk = strtol(v, &end, 10);
@@ -114,13 +131,170 @@ int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void
             }
         }
     }
-    if (!t->ckpt || (!t->user) == (!t->history)) {
+    const int n_targets = !!t->user + !!t->history + !!t->all_users + !!t->users_file;
+    if (!t->ckpt || n_targets != 1 || (t->output && !(t->all_users || t->users_file))) {
         fprintf(stderr, "mgsd: error: %s: %s\n\n", cmd,
-                !t->ckpt ? "--checkpoint=FILE is required" : "give exactly one of --user=ID and --history=\"...\"");
+                !t->ckpt        ? "--checkpoint=FILE is required"
+                : n_targets != 1 ? (batch ? "give exactly one of --user=ID, --history=\"...\", --all-users and --users=FILE"
+                                          : "give exactly one of --user=ID and --history=\"...\"")
+                                 : "--output=FILE goes with --all-users or --users=FILE");
         usage(stderr);
         return 2;
     }
+    if (t->output && !*t->output) {
+        fprintf(stderr, "mgsd: error: %s: --output needs a file name\n", cmd);
+        return 2;
+    }
     t->ok = 1;
+    return 0;
+}
+
+/* --users=FILE: dense ids of the listed users; unknown ids name the file and line. */
+static int read_users_file(const char *path, const mgsd_dataset *ds, const char *data_path, int32_t **out,
+                           int64_t *n_out) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "mgsd: error: %s: cannot open: %s\n", path, strerror(errno));
+        return 1;
+    }
+    int64_t n = 0, cap = 1024, line = 0;
+    int32_t *u = malloc(sizeof *u * (size_t)cap);
+    char *buf = NULL;
+    size_t bcap = 0;
+    ssize_t len;
+    int rc = u ? 0 : 1;
+    while (!rc && (len = getline(&buf, &bcap, f)) >= 0) {
+        line++;
+        char *p = buf, *e = buf + len;
+        while (p < e && isspace((unsigned char)*p)) p++;
+        while (e > p && isspace((unsigned char)e[-1])) e--;
+        *e = '\0';
+        if (p == e || *p == '#') continue;
+        int32_t id = mgsd_dataset_find_user(ds, p);
+        if (id < 0) {
+            fprintf(stderr, "mgsd: error: %s:%lld: unknown user id '%s' (not in %s after filtering)\n", path,
+                    (long long)line, p, data_path);
+            rc = 1;
+            break;
+        }
+        if (n == cap) {
+            int32_t *nu = realloc(u, sizeof *u * (size_t)(cap *= 2));
+            if (!nu) {
+                rc = 1;
+                break;
+            }
+            u = nu;
+        }
+        u[n++] = id;
+    }
+    if (!rc && ferror(f)) {
+        fprintf(stderr, "mgsd: error: %s: read error\n", path);
+        rc = 1;
+    }
+    if (!rc && n == 0) {
+        fprintf(stderr, "mgsd: error: %s: no user ids in the file\n", path);
+        rc = 1;
+    }
+    free(buf);
+    fclose(f);
+    if (rc) {
+        free(u);
+        return rc;
+    }
+    *out = u;
+    *n_out = n;
+    return 0;
+}
+
+typedef struct batch_out {
+    FILE *f;
+    const cli_loaded *l;
+    int json, tty;
+    int64_t done, total;
+    double t0;
+} batch_out;
+
+static mgsd_status emit_user(void *ctx, int32_t user, const int32_t *ids, const float *scores, int n) {
+    batch_out *o = ctx;
+    const char *uname = mgsd_dataset_user_name(o->l->ds, user);
+    int bad = 0;
+    if (o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "user", uname);
+        cli_json_add_topk(j, &o->l->ck, ids, scores, n);
+        char *txt = cJSON_PrintUnformatted(j);
+        bad = !txt || fprintf(o->f, "%s\n", txt) < 0;
+        cJSON_free(txt);
+        cJSON_Delete(j);
+    } else {
+        for (int i = 0; i < n && !bad; i++)
+            bad = fprintf(o->f, "%s\t%d\t%s\t%.6g\n", uname, i + 1, o->l->ck.item_names[ids[i]], scores[i]) < 0;
+    }
+    if (bad) return mgsd_error(MGSD_ERR_IO, "writing the recommendations failed: %s", strerror(errno));
+    if (++o->done % 1024 == 0 && o->tty)
+        fprintf(stderr, "\rrecommend: %lld / %lld users", (long long)o->done, (long long)o->total);
+    return MGSD_OK;
+}
+
+/* --all-users / --users=FILE */
+static int recommend_batch(cli_loaded *l, const cli_target *tg, int keep) {
+    int rc;
+    if ((rc = cli_load_dataset(l, tg->dataset))) return rc;
+    int32_t *users = NULL;
+    int64_t n_users = 0;
+    if (tg->users_file) {
+        if ((rc = read_users_file(tg->users_file, l->ds, l->ck.data_path, &users, &n_users))) return rc;
+    } else {
+        n_users = mgsd_dataset_num_users(l->ds);
+        users = malloc(sizeof *users * (size_t)(n_users ? n_users : 1));
+        if (!users) return cli_fail(mgsd_error(MGSD_ERR_NOMEM, "out of memory"));
+        for (int64_t i = 0; i < n_users; i++) users[i] = (int32_t)(i + 1);
+    }
+    if ((rc = cli_create_model(l, NULL))) {
+        free(users);
+        return rc;
+    }
+    trainer_settings s;
+    mgsd_status st = trainer_settings_read(l->cfg, &s);
+    if (st != MGSD_OK) {
+        free(users);
+        return cli_fail(st);
+    }
+    /* eval_batch_size users per pass, with at most 64 M scores in flight */
+    int32_t N = mgsd_dataset_num_items(l->ds);
+    int64_t cap = ((int64_t)64 << 20) / N;
+    mgsd_recommend_options ro = {(int)tg->topk, (int)(s.eval.batch_size < cap ? s.eval.batch_size : (cap > 0 ? cap : 1)),
+                                 s.max_len, keep};
+    mgsd_afile af = {0};
+    batch_out o = {stdout, l, tg->json, isatty(STDERR_FILENO), 0, n_users, mgsd_now()};
+    if (tg->output) {
+        if ((st = mgsd_afile_open(&af, tg->output)) != MGSD_OK) {
+            free(users);
+            return cli_fail(st);
+        }
+        o.f = af.f;
+    }
+    if (!tg->json && fprintf(o.f, "user_id\trank\titem_id\tscore\n") < 0)
+        st = mgsd_error(MGSD_ERR_IO, "writing the recommendations failed: %s", strerror(errno));
+    mgsd_tape tape;
+    if (st == MGSD_OK) st = ag_tape_init(&tape, 0, s.seed);
+    if (st == MGSD_OK) {
+        model_scorer sc = {l->model, &tape};
+        st = mgsd_recommend_users(l->ds, users, n_users, model_scorer_fn, &sc, &ro, emit_user, &o);
+        ag_tape_free(&tape);
+    }
+    if (o.tty) fprintf(stderr, "\r\033[K");
+    if (st == MGSD_OK && tg->output) st = mgsd_afile_commit(&af);
+    else if (st == MGSD_OK && fflush(stdout) != 0)
+        st = mgsd_error(MGSD_ERR_IO, "writing the recommendations failed: %s", strerror(errno));
+    if (st != MGSD_OK) {
+        mgsd_afile_abort(&af);
+        free(users);
+        return cli_fail(st);
+    }
+    fprintf(stderr, "%s: top %d for %lld users%s%s (%.1f s)\n", l->ck.model_name, ro.k, (long long)n_users,
+            tg->output ? " written to " : "", tg->output ? tg->output : "", mgsd_now() - o.t0);
+    free(users);
     return 0;
 }
 
@@ -136,6 +310,11 @@ int cli_cmd_recommend(int argc, char **argv) {
     cli_loaded l;
     int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.threads_kv);
     if (rc) return rc;
+    if (tg.all_users || tg.users_file) {
+        rc = recommend_batch(&l, &tg, keep);
+        cli_loaded_free(&l);
+        return rc;
+    }
     int32_t *hist = NULL, n = 0;
     if ((rc = cli_history(&l, user, history, dataset, &hist, &n))) goto done;
     if ((rc = cli_create_model(&l, NULL))) goto done;

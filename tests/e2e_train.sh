@@ -44,6 +44,27 @@ expect_rc 0 "recommend --user" "$MGSD" recommend --checkpoint="$T/ck/$MODEL-best
 expect_rc 0 "recommend --history --json" "$MGSD" recommend --checkpoint="$T/ck/$MODEL-best.ckpt" --history="$HIST" --json
 grep -q '"items":\[{"item":' "$T/out" && ok "recommend json" || { bad "recommend json"; cat "$T/out"; }
 
+# batch mode: every user to a file (atomic), the same items as one user at a time; a list of users
+CK="$T/ck/$MODEL-best.ckpt"
+expect_rc 0 "recommend --all-users --output" "$MGSD" recommend --checkpoint="$CK" --all-users --topk=5 --output="$T/all.tsv"
+NU=$(awk -F'\t' 'NR>1{print $1}' "$T/s.inter" | sort -u | wc -l)
+[ "$(head -1 "$T/all.tsv")" = "$(printf 'user_id\trank\titem_id\tscore')" ] && [ "$(wc -l < "$T/all.tsv")" = $((NU * 5 + 1)) ] \
+    && ok "all.tsv: header and 5 lines for each of $NU users" || { bad "all.tsv shape"; head -3 "$T/all.tsv"; wc -l "$T/all.tsv"; }
+ls "$T"/all.tsv.tmp* >/dev/null 2>&1 && bad "temporary file left behind" || ok "no temporary file left"
+"$MGSD" recommend --checkpoint="$CK" --user="$USER" --topk=5 | awk 'NR>1{print $2}' > "$T/one.txt"
+awk -F'\t' -v u="$USER" '$1==u{print $3}' "$T/all.tsv" > "$T/batch.txt"
+cmp -s "$T/one.txt" "$T/batch.txt" && ok "batch items = single-user items" || { bad "batch vs single user"; paste "$T/one.txt" "$T/batch.txt"; }
+printf '%s\n\n# a comment\n%s\n' "$USER" "$USER" > "$T/users.txt"
+expect_rc 0 "recommend --users=FILE --json" "$MGSD" recommend --checkpoint="$CK" --users="$T/users.txt" --json --topk=3
+[ "$(grep -c '^{"user":"'"$USER"'","items":\[{"item":' "$T/out")" = 2 ] && ok "one JSON line per listed user" || { bad "users file json"; cat "$T/out"; }
+printf '%s\nno-such-user\n' "$USER" > "$T/users_bad.txt"
+expect_rc 1 "unknown user in --users file" "$MGSD" recommend --checkpoint="$CK" --users="$T/users_bad.txt" --output="$T/bad.tsv"
+expect_err "users_bad.txt:2: unknown user id 'no-such-user'"
+[ ! -e "$T/bad.tsv" ] && ! ls "$T"/bad.tsv.tmp* >/dev/null 2>&1 && ok "no output file after an error" || bad "output left after an error"
+expect_rc 2 "--output without batch mode" "$MGSD" recommend --checkpoint="$CK" --user="$USER" --output="$T/x.tsv"
+expect_rc 2 "--all-users with --user" "$MGSD" recommend --checkpoint="$CK" --all-users --user="$USER"
+expect_rc 1 "--output in a missing folder" "$MGSD" recommend --checkpoint="$CK" --all-users --output="$T/no/such/dir/x.tsv"; expect_err "x.tsv"
+
 # metrics selects what is reported (RecBole names, any case); Precision@K = Hit@K / K
 expect_rc 0 "train --metrics=[hit,Precision]" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm" --metrics="[hit,Precision]"
 grep -q '"precision@10"' "$T/ckm/results.json" && ! grep -q '"ndcg@10"' "$T/ckm/results.json" && ok "results.json has only the selected metrics" || { bad "metrics selection"; cat "$T/ckm/results.json"; }

@@ -1,10 +1,14 @@
 /* Core: status table, error messages, allocation accounting, arena reuse, RNG, threads,
- * flush-to-zero mode. */
+ * flush-to-zero mode, atomic output files. */
 #include "core/core.h"
 #include "test_util.h"
 
+#include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -19,7 +23,53 @@ static mgsd_status checks_arg(const float *p) {
     return MGSD_OK;
 }
 
+/* Entries of dir whose name starts with prefix. */
+static int count_prefixed(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_afile(void) {
+    char dir[] = "/tmp/mgsd_afile.XXXXXX", path[64], text[16] = {0};
+    if (!mkdtemp(dir)) return;
+    snprintf(path, sizeof path, "%s/out.tsv", dir);
+    mgsd_afile a;
+    CHECK_OK(mgsd_afile_open(&a, path));
+    fputs("half", a.f);
+    fflush(a.f);
+    CHECK(access(path, F_OK) != 0); /* nothing at PATH while writing */
+    CHECK_INT_EQ(count_prefixed(dir, "out.tsv.tmp."), 1);
+    mgsd_afile_abort(&a);
+    CHECK(access(path, F_OK) != 0);
+    CHECK_INT_EQ(count_prefixed(dir, "out.tsv"), 0);
+    mgsd_afile_abort(&a); /* twice is harmless */
+    CHECK_OK(mgsd_afile_open(&a, path));
+    fputs("whole\n", a.f);
+    CHECK_OK(mgsd_afile_commit(&a));
+    FILE *f = fopen(path, "r");
+    CHECK(f && fgets(text, sizeof text, f));
+    if (f) fclose(f);
+    CHECK_STR_EQ(text, "whole\n");
+    CHECK_INT_EQ(count_prefixed(dir, "out.tsv"), 1); /* no temporary left */
+    CHECK_OK(mgsd_write_file_atomic(path, "new", 3));
+    f = fopen(path, "r");
+    memset(text, 0, sizeof text);
+    CHECK(f && fgets(text, sizeof text, f));
+    if (f) fclose(f);
+    CHECK_STR_EQ(text, "new");
+    char missing[96];
+    snprintf(missing, sizeof missing, "%s/no/such/out.tsv", dir);
+    CHECK_STATUS(mgsd_afile_open(&a, missing), MGSD_ERR_IO);
+    CHECK_CONTAINS(mgsd_last_error(), "no/such/out.tsv");
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void) {
+    test_afile();
     /* status table */
     CHECK_STR_EQ(mgsd_strerror(MGSD_OK), "success");
     CHECK_STR_EQ(mgsd_status_name(MGSD_ERR_NOMEM), "MGSD_ERR_NOMEM");

@@ -173,16 +173,22 @@ static mgsd_status hash_score(void *m, const mgsd_batch *b, float *scores) {
     return MGSD_OK;
 }
 
-static void test_eval_threads(void) {
-    /* Same metrics with 1 and 2 threads, and equal to a serial recomputation. */
+/* The default synthetic data with `users` users as a dataset (NULL on failure, counted). */
+static mgsd_dataset *synth_dataset(int users) {
     mgsd_synth_options so;
     mgsd_synth_options_default(&so);
-    so.users = 300;
+    so.users = users;
     mgsd_synth s;
     CHECK_OK(mgsd_synth_generate(&s, &so));
     mgsd_dataset *ds = NULL;
     CHECK_OK(mgsd_synth_to_dataset(&s, NULL, &ds));
     mgsd_synth_free(&s);
+    return ds;
+}
+
+static void test_eval_threads(void) {
+    /* Same metrics with 1 and 2 threads, and equal to a serial recomputation. */
+    mgsd_dataset *ds = synth_dataset(300);
     if (!ds) return;
     int32_t n = mgsd_dataset_num_items(ds);
     mgsd_eval_options eo;
@@ -216,6 +222,83 @@ static void test_eval_threads(void) {
     CHECK_NEAR(r1.all.ndcg[1], ndcg / 300, 1e-12);
     mgsd_batch_free(&b);
     free(row);
+    mgsd_dataset_free(ds);
+}
+
+/* mgsd_recommend_users: what it emits, and in which order, against a serial recomputation
+ * with mgsd_eval_topk (batches that do not divide the user list, repeated users, history
+ * excluded or kept), and its errors. */
+typedef struct {
+    const mgsd_dataset *ds;
+    int32_t n_items;
+    int k, keep, n_calls, fail_at, mismatches, history_hits;
+    const int32_t *expect_users;
+} rec_check;
+
+static mgsd_status rec_emit(void *ctx, int32_t user, const int32_t *ids, const float *scores, int n) {
+    rec_check *c = ctx;
+    if (c->n_calls == c->fail_at) return MGSD_ERR_IO;
+    if (user != c->expect_users[c->n_calls]) c->mismatches++;
+    c->n_calls++;
+    const int32_t *it;
+    int32_t len;
+    mgsd_dataset_user_items(c->ds, user, &it, &len);
+    float *row = malloc((size_t)c->n_items * sizeof *row);
+    int32_t want[32];
+    float want_s[32];
+    int nw = 0;
+    mgsd_batch b;
+    mgsd_batch_init(&b, 1, 50);
+    mgsd_batch_append(&b, user, 0, it, len);
+    hash_score(&c->n_items, &b, row);
+    mgsd_eval_topk(row, c->n_items, c->k, c->keep ? NULL : it, c->keep ? 0 : len, want, want_s, &nw);
+    if (n != nw) c->mismatches++;
+    for (int i = 0; i < n && i < nw; i++)
+        if (ids[i] != want[i] || scores[i] != want_s[i]) c->mismatches++;
+    for (int i = 0; i < n; i++)
+        for (int32_t j = 0; j < len; j++) c->history_hits += ids[i] == it[j];
+    mgsd_batch_free(&b);
+    free(row);
+    return MGSD_OK;
+}
+
+static mgsd_status nan_score(void *m, const mgsd_batch *b, float *scores) {
+    hash_score(m, b, scores);
+    scores[(size_t)(b->B - 1) * *(const int32_t *)m + 3] = NAN;
+    return MGSD_OK;
+}
+
+static void test_recommend_users(void) {
+    mgsd_dataset *ds = synth_dataset(100);
+    if (!ds) return;
+    int32_t n = mgsd_dataset_num_items(ds), U = mgsd_dataset_num_users(ds);
+    int32_t users[130];
+    for (int i = 0; i < 130; i++) users[i] = 1 + (int32_t)((i * 37) % U); /* shuffled, with repeats */
+    for (int keep = 0; keep < 2; keep++) {
+        rec_check c = {ds, n, 10, keep, 0, -1, 0, 0, users};
+        mgsd_recommend_options ro = {10, 7, 50, keep};
+        CHECK_OK(mgsd_recommend_users(ds, users, 130, hash_score, &n, &ro, rec_emit, &c));
+        CHECK_INT_EQ(c.n_calls, 130);
+        CHECK_INT_EQ(c.mismatches, 0);
+        if (!keep) CHECK_INT_EQ(c.history_hits, 0);
+        else CHECK(c.history_hits > 0); /* hash scores do rank some history items high */
+    }
+    /* an emit error stops the run and comes back */
+    rec_check c = {ds, n, 5, 0, 0, 20, 0, 0, users};
+    mgsd_recommend_options ro = {5, 8, 0, 0};
+    CHECK_STATUS(mgsd_recommend_users(ds, users, 130, hash_score, &n, &ro, rec_emit, &c), MGSD_ERR_IO);
+    CHECK_INT_EQ(c.n_calls, 20);
+    /* NaN scores name the user; bad arguments */
+    c.fail_at = -1;
+    c.n_calls = 0;
+    CHECK_STATUS(mgsd_recommend_users(ds, users, 10, nan_score, &n, &ro, rec_emit, &c), MGSD_ERR_NUMERIC);
+    CHECK_CONTAINS(mgsd_last_error(), "NaN scores for user");
+    int32_t bad_user = U + 1;
+    CHECK_STATUS(mgsd_recommend_users(ds, &bad_user, 1, hash_score, &n, &ro, rec_emit, &c), MGSD_ERR_INVALID_ARG);
+    ro.k = 0;
+    CHECK_STATUS(mgsd_recommend_users(ds, users, 10, hash_score, &n, &ro, rec_emit, &c), MGSD_ERR_INVALID_ARG);
+    ro.k = 5;
+    CHECK_OK(mgsd_recommend_users(ds, users, 0, hash_score, &n, &ro, rec_emit, &c)); /* nothing to do */
     mgsd_dataset_free(ds);
 }
 
@@ -327,6 +410,7 @@ int main(void) {
     test_eval_run();
     test_eval_threads();
     test_topk();
+    test_recommend_users();
     test_noise_report();
     return test_summary();
 }

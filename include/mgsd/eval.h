@@ -107,6 +107,24 @@ mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, siz
 mgsd_status mgsd_eval_topk(const float *scores, int32_t n_items, int k, const int32_t *exclude,
                            int32_t n_exclude, int32_t *ids, float *top_scores, int *n_out);
 
+/* Top-k next items for many users of a dataset (`mgsd recommend --all-users`, a model
+ * server later): each user's whole history (the newest L items) is one row of a batch of
+ * batch_size users scored by `score`; history items are excluded unless keep_history.
+ * emit receives each user's items in rank order (ids, scores; n < k only when fewer items
+ * remain), in the order of users[], from the calling thread; a status other than MGSD_OK
+ * from it stops the run and is returned. NaN scores are MGSD_ERR_NUMERIC naming the user. */
+typedef struct mgsd_recommend_options {
+    int k;            /* items per user */
+    int batch_size;   /* users per score call */
+    int L;            /* history length; <= 0: the dataset's */
+    int keep_history; /* 1: history items may be recommended */
+} mgsd_recommend_options;
+typedef mgsd_status (*mgsd_recommend_emit_fn)(void *ctx, int32_t user, const int32_t *ids, const float *scores,
+                                              int n);
+mgsd_status mgsd_recommend_users(const mgsd_dataset *ds, const int32_t *users, int64_t n_users, mgsd_score_fn score,
+                                 void *model, const mgsd_recommend_options *opt, mgsd_recommend_emit_fn emit,
+                                 void *ctx);
+
 /* Noise detection: clean[i] is the model's clean score of interaction i (a probability
  * with threshold 0.5, or any increasing transform of it with the matching threshold, such
  * as a logit margin with 0), is_noise[i] the ground truth (1 = noise). An interaction is

@@ -4,6 +4,7 @@
 #define MGSD_SRC_CORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "mgsd/core.h"
 
@@ -67,6 +68,19 @@ void mgsd_arena_free(mgsd_arena *a);
 typedef struct { mgsd_arena_block *block; size_t off; size_t used; } mgsd_arena_mark;
 mgsd_arena_mark mgsd_arena_get_mark(const mgsd_arena *a);
 void mgsd_arena_set_mark(mgsd_arena *a, mgsd_arena_mark m);
+
+/* Output files that appear whole or not at all: writes go to PATH.tmp.XXXXXX beside PATH
+ * (same filesystem), commit flushes, closes and renames it over PATH; abort (or a failed
+ * commit) removes it, so a crash or an error never leaves a half-written PATH. */
+typedef struct mgsd_afile {
+    FILE *f; /* write here between open and commit */
+    char *path, *tmp;
+} mgsd_afile;
+mgsd_status mgsd_afile_open(mgsd_afile *a, const char *path);
+mgsd_status mgsd_afile_commit(mgsd_afile *a);
+void mgsd_afile_abort(mgsd_afile *a); /* safe on a zeroed, aborted or committed mgsd_afile */
+/* The whole of data[0..len-1] to path through an mgsd_afile. */
+mgsd_status mgsd_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* Monotonic wall-clock seconds. */
 double mgsd_now(void);

@@ -230,48 +230,12 @@ mgsd_status mgsd_synth_to_text(const mgsd_synth *s, char **text, size_t *len) {
 
 void mgsd_synth_free_text(char *text) { mgsd_free(text); }
 
-/* Write bytes to path atomically: a temporary file in the same folder, then rename. */
-static mgsd_status write_atomic(const char *path, const char *data, size_t len) {
-    size_t n = strlen(path);
-    char *tmp = mgsd_malloc(n + 16);
-    if (!tmp) return MGSD_ERR_NOMEM;
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        mgsd_status st = mgsd_error(MGSD_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        mgsd_free(tmp);
-        return st;
-    }
-    /* mkstemp creates mode 0600; give the file the permissions a plain fopen would. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        mgsd_free(tmp);
-        return mgsd_error(MGSD_ERR_IO, "%s: fdopen failed", path);
-    }
-    int bad = fwrite(data, 1, len, f) != len;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        mgsd_status st = mgsd_error(MGSD_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        mgsd_free(tmp);
-        return st;
-    }
-    mgsd_free(tmp);
-    return MGSD_OK;
-}
-
 mgsd_status mgsd_synth_write(const mgsd_synth *s, const char *path) {
     MGSD_CHECK_ARG(s && path && *path);
     char *text = NULL, *npath = NULL;
     size_t len = 0;
     MGSD_TRY(synth_render(s, 0, &text, &len));
-    mgsd_status st = write_atomic(path, text, len);
+    mgsd_status st = mgsd_write_file_atomic(path, text, len);
     mgsd_free(text);
     if (st != MGSD_OK) return st;
     MGSD_TRY(synth_render(s, 1, &text, &len));
@@ -283,7 +247,7 @@ mgsd_status mgsd_synth_write(const mgsd_synth *s, const char *path) {
     }
     memcpy(npath, path, n);
     memcpy(npath + n, ".noise", 7);
-    st = write_atomic(npath, text, len);
+    st = mgsd_write_file_atomic(npath, text, len);
     mgsd_free(text);
     mgsd_free(npath);
     return st;

@@ -632,26 +632,16 @@ mgsd_status trainer_write_results(mgsd_trainer *t, const char *path, const mgsd_
     char *txt = cJSON_Print(o);
     cJSON_Delete(o);
     if (!txt) return mgsd_error(MGSD_ERR_NOMEM, "results.json: out of memory");
-    size_t pl = strlen(path);
-    char *tmp = mgsd_malloc(pl + 5);
-    if (!tmp) {
-        cJSON_free(txt);
-        return MGSD_ERR_NOMEM;
-    }
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    mgsd_status st = MGSD_OK;
-    if (!f) st = mgsd_error(MGSD_ERR_IO, "%s: cannot create", tmp);
-    else {
-        int bad = fputs(txt, f) < 0 || fputc('\n', f) == EOF;
-        bad |= fclose(f) != 0;
-        if (bad || rename(tmp, path) != 0) {
-            remove(tmp);
+    mgsd_afile f;
+    mgsd_status st = mgsd_afile_open(&f, path);
+    if (st == MGSD_OK) {
+        if (fputs(txt, f.f) < 0 || fputc('\n', f.f) == EOF) {
             st = mgsd_error(MGSD_ERR_IO, "%s: cannot write", path);
+            mgsd_afile_abort(&f);
+        } else {
+            st = mgsd_afile_commit(&f);
         }
     }
-    mgsd_free(tmp);
     cJSON_free(txt);
     return st;
 }
