@@ -92,8 +92,10 @@ mgsd_status params_init(mgsd_params *p, const params_spec *table, int count, mgs
     if (!q.names || !q.inits || !q.init_args || !q.tensors || !q.offsets) goto nomem;
 
     int64_t off = 0;
+    int big = -1; /* the largest tensor, named when the buffers cannot be allocated */
     for (int i = 0; i < count; i++) {
         int64_t n = ag_numel(table[i].ndim, table[i].shape);
+        if (big < 0 || n > ag_numel(table[big].ndim, table[big].shape)) big = i;
         q.offsets[i] = off;
         q.numel += n;
         off += (n + PARAMS_ALIGN_FLOATS - 1) / PARAMS_ALIGN_FLOATS * PARAMS_ALIGN_FLOATS;
@@ -107,7 +109,18 @@ mgsd_status params_init(mgsd_params *p, const params_spec *table, int count, mgs
     size_t bytes_n = off > 0 ? (size_t)off : PARAMS_ALIGN_FLOATS;
     q.data = mgsd_calloc(bytes_n, sizeof(float));
     q.grad = mgsd_calloc(bytes_n, sizeof(float));
-    if (!q.data || !q.grad) goto nomem;
+    if (!q.data || !q.grad) {
+        params_free(&q);
+        char shape[96];
+        int k = snprintf(shape, sizeof shape, "[");
+        for (int d = 0; d < table[big].ndim && k < (int)sizeof shape - 24; d++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, d ? ", %d" : "%d", table[big].shape[d]);
+        snprintf(shape + k, sizeof shape - (size_t)k, "]");
+        return mgsd_error(MGSD_ERR_NOMEM,
+                          "params: out of memory for %d parameter tensors (%.2f GiB of values and as much of "
+                          "gradients; the largest is '%s' %s)",
+                          count, (double)bytes_n * sizeof(float) / (1 << 30), table[big].name, shape);
+    }
     for (int i = 0; i < count; i++)
         ag_tensor_wrap(&q.tensors[i], q.data + q.offsets[i], q.grad + q.offsets[i], table[i].ndim,
                        table[i].shape);
