@@ -32,8 +32,7 @@ mgsd_status mgsd_afile_open(mgsd_afile *a, const char *path) {
     /* mkstemp creates mode 0600; give the file the permissions a plain fopen would. */
     mode_t mask = umask(0);
     umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal: the file stays private */
-    }
+    (void)fchmod(fd, 0666 & ~mask); /* on failure the file just stays private */
     a->f = fdopen(fd, "wb");
     if (!a->f) {
         close(fd);
