@@ -53,7 +53,7 @@ char *cli_resolve_dataset(const char *value, const char *data_path);
  * run (0 with t->ok = 0 after --help). */
 typedef struct cli_target {
     const char *ckpt, *user, *history, *dataset;
-    /* batch mode (recommend only: cli_target_parse with cmd "recommend"): --all-users or
+    /* batch mode (only when cli_target_parse is called with batch = 1): --all-users or
      * --users=FILE in place of --user/--history, and --output=FILE */
     const char *users_file, *output;
     int all_users;
@@ -67,6 +67,6 @@ void cli_json_add_topk(cJSON *o, const model_io_ckpt *ck, const int32_t *top, co
 /* Print o as one line of JSON on stdout and free it. */
 void cli_json_print(cJSON *o);
 int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void (*usage)(FILE *),
-                     const char *const *flags, int *flag_set);
+                     const char *const *flags, int *flag_set, int batch);
 
 #endif

@@ -26,7 +26,7 @@ static void explain_usage(FILE *f) {
 
 int cli_cmd_explain(int argc, char **argv) {
     cli_target tg;
-    int prc = cli_target_parse(&tg, argc, argv, "explain", explain_usage, NULL, NULL);
+    int prc = cli_target_parse(&tg, argc, argv, "explain", explain_usage, NULL, NULL, 0);
     if (prc || !tg.ok) return prc;
     const char *ckpt = tg.ckpt, *user = tg.user, *history = tg.history, *dataset = tg.dataset;
     int json = tg.json;

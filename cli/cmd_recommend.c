@@ -92,10 +92,9 @@ void cli_json_print(cJSON *o) {
 }
 
 int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void (*usage)(FILE *),
-                     const char *const *flags, int *flag_set) {
+                     const char *const *flags, int *flag_set, int batch) {
     memset(t, 0, sizeof *t);
     t->topk = 10;
-    const int batch = !strcmp(cmd, "recommend");
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -302,7 +301,7 @@ int cli_cmd_recommend(int argc, char **argv) {
     static const char *const flags[] = {"--keep-history", NULL};
     int keep = 0;
     cli_target tg;
-    int prc = cli_target_parse(&tg, argc, argv, "recommend", rec_usage, flags, &keep);
+    int prc = cli_target_parse(&tg, argc, argv, "recommend", rec_usage, flags, &keep, 1);
     if (prc || !tg.ok) return prc;
     const char *ckpt = tg.ckpt, *user = tg.user, *history = tg.history, *dataset = tg.dataset;
     int json = tg.json;
