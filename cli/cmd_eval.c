@@ -295,6 +295,9 @@ int cli_cmd_eval(int argc, char **argv) {
         cJSON_AddStringToObject(o, "dataset", l.ds ? (dataset ? dataset : l.ck.data_path) : "");
         cJSON_AddStringToObject(o, "split", split);
         cJSON_AddNumberToObject(o, "users", (double)r.all.n_users);
+        char mode[32];
+        mgsd_eval_mode_name(r.n_neg, r.neg_pop, mode, sizeof mode);
+        cJSON_AddStringToObject(o, "eval_mode", mode);
         cJSON_AddNumberToObject(o, "seconds", r.seconds);
         cJSON_AddItemToObject(o, "metrics", m ? cJSON_Parse(m) : cJSON_CreateObject());
         if (inject > 0) {
@@ -309,8 +312,13 @@ int cli_cmd_eval(int argc, char **argv) {
         cJSON_Delete(o);
         mgsd_free(m);
     } else {
-        printf("%s on %s split of %s (%lld users, %.2f s)\n", l.ck.model_name, split, l.ck.data_path,
-               (long long)r.all.n_users, r.seconds);
+        char mode[64] = "";
+        if (r.n_neg > 0) {
+            snprintf(mode, sizeof mode, "; target against %d sampled negatives, ", r.n_neg);
+            mgsd_eval_mode_name(r.n_neg, r.neg_pop, mode + strlen(mode), sizeof mode - strlen(mode));
+        }
+        printf("%s on %s split of %s (%lld users, %.2f s%s)\n", l.ck.model_name, split, l.ck.data_path,
+               (long long)r.all.n_users, r.seconds, mode);
         char key[32];
         double val;
         for (int i = 0; i < mgsd_eval_entry_count(&r); i++)

@@ -354,6 +354,12 @@ static int cmd_train(int argc, char **argv) {
     printf("%s on %s: %d users, %d items, %lld interactions, %lld train instances; %lld parameters, %d threads\n",
            model_name, data_path, (int)ds.users, (int)ds.items, (long long)ds.interactions,
            (long long)ds.train_instances, (long long)params_count(&model->params), mgsd_get_num_threads());
+    if (s.eval.n_neg > 0) {
+        char mode[32];
+        mgsd_eval_mode_name(s.eval.n_neg, s.eval.neg_pop, mode, sizeof mode);
+        printf("evaluation: eval_mode=%s, the target ranked against %d sampled negatives (%s), not all items\n", mode,
+               s.eval.n_neg, s.eval.neg_pop ? "by popularity" : "uniform");
+    }
     fflush(stdout);
     progress p = {isatty(STDERR_FILENO), 0, trainer_get_settings(t), ds.train_instances, 10};
     int has10 = 0;

@@ -37,6 +37,26 @@ grep -q "hit@10" "$T/out" && ok "eval prints metrics" || bad "eval output"
 expect_rc 0 "eval --json valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --json
 grep -q '"metrics":{"hit@5"' "$T/out" && ok "eval json" || { bad "eval json"; cat "$T/out"; }
 
+# eval_mode: the target against N sampled negatives (RecBole's uniN / popN); never below full ranking
+expect_rc 0 "eval --eval_mode=uni20 --json" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mode=uni20 --json
+cp "$T/out" "$T/uni20.json"
+expect_rc 0 "eval --json (full)" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --json
+python3 - "$T/uni20.json" "$T/out" <<'PY2' && ok "uni20: eval_mode recorded, hit@K >= full ranking" || { bad "uni20 json"; cat "$T/uni20.json"; }
+import json, sys
+s, f = (json.loads(open(p).read()) for p in sys.argv[1:])
+assert s["eval_mode"] == "uni20" and f["eval_mode"] == "full"
+assert all(s["metrics"][k] >= f["metrics"][k] - 1e-12 for k in f["metrics"] if k.startswith("hit@")), (s, f)
+assert s["metrics"]["hit@20"] > f["metrics"]["hit@20"]
+PY2
+expect_rc 0 "eval --eval_mode=pop20" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mode=pop20
+grep -q "20 sampled negatives, pop20" "$T/out" && ok "eval names the sampled mode" || { bad "sampled header"; cat "$T/out"; }
+expect_rc 0 "train --eval_mode=uni20" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/cku" --eval_mode=uni20
+grep -q "^evaluation: eval_mode=uni20" "$T/out" && grep -q '"eval_mode":[[:space:]]*"uni20"' "$T/cku/results.json" \
+    && ok "train announces and records the sampled mode" || { bad "train eval_mode"; cat "$T/out"; }
+expect_rc 2 "bad eval_mode" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mode=uni; expect_err "eval_mode"
+expect_rc 2 "eval_mode with more negatives than items" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mode=uni500
+expect_err "500 negatives needs at least 501 items"
+
 USER=$(awk -F'\t' 'NR==2{print $1}' "$T/s.inter")
 HIST=$(awk -F'\t' 'NR>=2 && NR<=6{printf "%s ", $2}' "$T/s.inter")
 expect_rc 0 "recommend --user" "$MGSD" recommend --checkpoint="$T/ck/$MODEL-best.ckpt" --user="$USER" --topk=5

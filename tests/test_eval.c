@@ -225,6 +225,157 @@ static void test_eval_threads(void) {
     mgsd_dataset_free(ds);
 }
 
+/* Sampled ranking (eval_mode uniN / popN): mode parsing; the negatives (never the target or,
+ * masked, the history; sorted, distinct, fixed by seed, split and user, not by batch or
+ * threads); metrics equal a serial recomputation over mgsd_eval_negatives; never below
+ * full ranking; uniform and popularity draws follow their distributions; errors. */
+static void test_eval_sampled(void) {
+    int nn = -1, pop = -1;
+    CHECK_OK(mgsd_eval_parse_mode("full", &nn, &pop));
+    CHECK(nn == 0 && pop == 0);
+    CHECK_OK(mgsd_eval_parse_mode("uni100", &nn, &pop));
+    CHECK(nn == 100 && pop == 0);
+    CHECK_OK(mgsd_eval_parse_mode("POP7", &nn, &pop));
+    CHECK(nn == 7 && pop == 1);
+    const char *bad[] = {"uni", "uni0", "uni-5", "uni10x", "pop 5", "sampled", "", "uni1000000000"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_STATUS(mgsd_eval_parse_mode(bad[i], &nn, &pop), MGSD_ERR_CONFIG);
+    char name[32];
+    mgsd_eval_mode_name(50, 1, name, sizeof name);
+    CHECK_STR_EQ(name, "pop50");
+    mgsd_eval_mode_name(0, 1, name, sizeof name);
+    CHECK_STR_EQ(name, "full");
+
+    mgsd_dataset *ds = synth_dataset(400);
+    if (!ds) return;
+    int32_t n = mgsd_dataset_num_items(ds), U = mgsd_dataset_num_users(ds);
+    mgsd_eval_options eo;
+    mgsd_eval_options_default(&eo);
+    eo.batch_size = 37;
+    eo.n_neg = 30;
+    eo.neg_seed = 11;
+    float *row = malloc((size_t)n * sizeof *row);
+    int32_t *neg = malloc(sizeof(int32_t) * 64), *neg2 = malloc(sizeof(int32_t) * 64);
+    mgsd_batch b;
+    CHECK_OK(mgsd_batch_init(&b, 1, 50));
+    for (int mask = 0; mask <= 1; mask++)
+        for (int p = 0; p <= 1; p++)
+            for (int split = MGSD_SPLIT_VALID; split <= MGSD_SPLIT_TEST; split++) {
+                eo.mask_history = mask;
+                eo.neg_pop = p;
+                mgsd_eval_result r1, r2, full;
+                int old = mgsd_get_num_threads();
+                mgsd_set_num_threads(1);
+                CHECK_OK(mgsd_eval_run(ds, (mgsd_split)split, hash_score, &n, &eo, &r1));
+                mgsd_set_num_threads(2);
+                eo.batch_size = 128;
+                CHECK_OK(mgsd_eval_run(ds, (mgsd_split)split, hash_score, &n, &eo, &r2));
+                eo.batch_size = 37;
+                mgsd_set_num_threads(old);
+                CHECK(memcmp(&r1.all, &r2.all, sizeof r1.all) == 0);
+                CHECK(r1.n_neg == 30 && r1.neg_pop == p);
+                mgsd_eval_options fo = eo;
+                fo.n_neg = 0;
+                CHECK_OK(mgsd_eval_run(ds, (mgsd_split)split, hash_score, &n, &fo, &full));
+                CHECK(full.n_neg == 0);
+                for (int j = 0; j < r1.n_ks; j++) CHECK(r1.all.hit[j] >= full.all.hit[j]);
+                /* serial recomputation */
+                double hit10 = 0, mrr20 = 0;
+                int bad_neg = 0, unsorted = 0, same_other_seed = 0;
+                for (int32_t u = 1; u <= U; u++) {
+                    const int32_t *it;
+                    int32_t len;
+                    mgsd_dataset_user_items(ds, u, &it, &len);
+                    int32_t nh = split == MGSD_SPLIT_TEST ? len - 1 : len - 2, target = it[nh];
+                    int k = 0, k2 = 0;
+                    CHECK_OK(mgsd_eval_negatives(ds, (mgsd_split)split, &eo, u, target, it, nh, neg, &k));
+                    mgsd_batch_reset(&b);
+                    mgsd_batch_append(&b, u, target, it, nh);
+                    hash_score(&n, &b, row);
+                    int64_t r = 0;
+                    for (int q = 0; q < k; q++) {
+                        int32_t v = neg[q];
+                        bad_neg += v < 1 || v >= n || v == target;
+                        for (int32_t h = 0; mask && h < nh; h++) bad_neg += it[h] == v;
+                        unsorted += q > 0 && neg[q - 1] >= v;
+                        r += v < target ? row[v] >= row[target] : row[v] > row[target];
+                    }
+                    hit10 += r < 10;
+                    if (r < 20) mrr20 += 1.0 / (double)(r + 1);
+                    mgsd_eval_options o2 = eo;
+                    o2.neg_seed = 12;
+                    CHECK_OK(mgsd_eval_negatives(ds, (mgsd_split)split, &o2, u, target, it, nh, neg2, &k2));
+                    same_other_seed += k == k2 && memcmp(neg, neg2, sizeof(int32_t) * (size_t)k) == 0;
+                }
+                CHECK_INT_EQ(bad_neg, 0);
+                CHECK_INT_EQ(unsorted, 0);
+                CHECK(same_other_seed < U / 10);
+                CHECK_NEAR(r1.all.hit[1], hit10 / U, 1e-12);
+                CHECK_NEAR(r1.all.mrr[2], mrr20 / U, 1e-12);
+            }
+    /* Distributions: draws over all users of the test split (no masking), compared with the
+     * uniform share and with the interaction-count share of the more popular half of items. */
+    int64_t *cnt = calloc((size_t)n, sizeof *cnt), *freq = calloc((size_t)n, sizeof *freq);
+    for (int32_t u = 1; u <= U; u++) {
+        const int32_t *it;
+        int32_t len;
+        mgsd_dataset_user_items(ds, u, &it, &len);
+        for (int32_t i = 0; i < len; i++) cnt[it[i]]++;
+    }
+    eo.mask_history = 0;
+    eo.n_neg = 5;
+    for (int p = 0; p <= 1; p++) {
+        eo.neg_pop = p;
+        memset(freq, 0, sizeof(int64_t) * (size_t)n);
+        int64_t draws = 0;
+        for (int32_t u = 1; u <= U; u++) {
+            const int32_t *it;
+            int32_t len;
+            int k;
+            mgsd_dataset_user_items(ds, u, &it, &len);
+            CHECK_OK(mgsd_eval_negatives(ds, MGSD_SPLIT_TEST, &eo, u, it[len - 1], it, len - 1, neg, &k));
+            for (int q = 0; q < k; q++) freq[neg[q]]++;
+            draws += k;
+        }
+        /* share of draws landing on items above the median count, against its expectation */
+        int64_t *sorted = malloc(sizeof(int64_t) * (size_t)n);
+        memcpy(sorted, cnt + 1, sizeof(int64_t) * (size_t)(n - 1));
+        for (int32_t i = 0; i < n - 1; i++) /* insertion sort: n is small */
+            for (int32_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+                int64_t t = sorted[j];
+                sorted[j] = sorted[j - 1];
+                sorted[j - 1] = t;
+            }
+        int64_t med = sorted[(n - 1) / 2], total = 0, hi_cnt = 0, hi_freq = 0, hi_items = 0;
+        for (int32_t i = 1; i < n; i++) {
+            total += cnt[i];
+            if (cnt[i] > med) {
+                hi_cnt += cnt[i];
+                hi_freq += freq[i];
+                hi_items++;
+            }
+        }
+        double expect = p ? (double)hi_cnt / (double)total : (double)hi_items / (double)(n - 1);
+        double got = (double)hi_freq / (double)draws, sd = sqrt(expect * (1 - expect) / (double)draws);
+        CHECK(fabs(got - expect) < 5 * sd + 0.01);
+        free(sorted);
+    }
+    free(cnt);
+    free(freq);
+    /* errors */
+    eo.n_neg = n - 1;
+    mgsd_eval_result res;
+    CHECK_STATUS(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &n, &eo, &res), MGSD_ERR_CONFIG);
+    CHECK_STATUS(mgsd_eval_negatives(ds, MGSD_SPLIT_TEST, &eo, 1, 1, NULL, 0, neg, &nn), MGSD_ERR_CONFIG);
+    eo.n_neg = 0;
+    CHECK_STATUS(mgsd_eval_negatives(ds, MGSD_SPLIT_TEST, &eo, 1, 1, NULL, 0, neg, &nn), MGSD_ERR_INVALID_ARG);
+    mgsd_batch_free(&b);
+    free(row);
+    free(neg);
+    free(neg2);
+    mgsd_dataset_free(ds);
+}
+
 /* mgsd_recommend_users: what it emits, and in which order, against a serial recomputation
  * with mgsd_eval_topk (batches that do not divide the user list, repeated users, history
  * excluded or kept), and its errors. */
@@ -409,6 +560,7 @@ int main(void) {
     test_rank_ties();
     test_eval_run();
     test_eval_threads();
+    test_eval_sampled();
     test_topk();
     test_recommend_users();
     test_noise_report();

@@ -10,6 +10,15 @@
  * error (MGSD_ERR_NUMERIC). With history masking on, the user's history items (except the
  * target itself) are excluded before ranking, like scores of -inf.
  *
+ * Sampled ranking (RecBole's eval_args mode "uniN" / "popN"; options n_neg, neg_pop): the
+ * target is ranked, with the same convention, only against n_neg negatives drawn for its
+ * user. The negatives are drawn with replacement, as RecBole's sampler draws them, and
+ * repeats count once. They come uniformly from items 1..N-1 or in proportion to each item's
+ * interaction count in the whole dataset. The target is never drawn, and with history
+ * masking the history items are not drawn either. The draws of user u on a split come from
+ * a stream fixed by (neg_seed, split, u): the same negatives at every validation and for any
+ * batch size or thread count.
+ *
  * Per-user metrics at K: hit = [r < K], recall = hit (one relevant item per user),
  * mrr = 1/(r+1) if r < K else 0, ndcg = 1/log2(r+2) if r < K else 0; averaged over
  * users. Keys are RecBole's lowercase "hit@10", "ndcg@10", "mrr@10", "recall@10". */
@@ -45,6 +54,9 @@ typedef struct mgsd_eval_options {
     int n_bucket_edges;
     int bucket_edges[MGSD_EVAL_MAX_BUCKETS - 1];
     unsigned metrics;                      /* MGSD_METRIC_* bits reported (default: hit, mrr, ndcg, recall) */
+    int n_neg;                             /* 0: full ranking (default); > 0: sampled ranking, 1..N-2 */
+    int neg_pop;                           /* sampled: 0 uniform ("uniN"), 1 by interaction count ("popN") */
+    uint64_t neg_seed;                     /* sampled: seed of the negatives' streams */
 } mgsd_eval_options;
 
 /* Metrics (RecBole's names, case-insensitive in mgsd_eval_parse_metric). All are computed;
@@ -69,6 +81,7 @@ typedef struct mgsd_eval_metrics {
 
 typedef struct mgsd_eval_result {
     unsigned metrics; /* MGSD_METRIC_* bits enumerated by mgsd_eval_entry */
+    int n_neg, neg_pop; /* how the ranks were computed (mgsd_eval_options); n_neg 0: full ranking */
     int n_ks;
     int ks[MGSD_EVAL_MAX_KS];
     mgsd_eval_metrics all;
@@ -84,10 +97,25 @@ typedef struct mgsd_eval_result {
 mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_fn score, void *model,
                           const mgsd_eval_options *opt, mgsd_eval_result *out);
 
+/* Parse an evaluation mode, RecBole's eval_args mode: "full" (n_neg 0), "uniN" or "popN"
+ * (N >= 1; case-insensitive). MGSD_ERR_CONFIG naming the text otherwise. */
+mgsd_status mgsd_eval_parse_mode(const char *mode, int *n_neg, int *neg_pop);
+/* The text of a mode ("full", "uni100", "pop50") into buf[cap]. */
+void mgsd_eval_mode_name(int n_neg, int neg_pop, char *buf, size_t cap);
+
 /* Rank of `target` (convention above) among items 1..n_items-1 of one score row. With
  * history != NULL and n_hist > 0 those items (except the target) are excluded. */
 mgsd_status mgsd_eval_rank(const float *scores, int32_t n_items, int32_t target, const int32_t *history,
                            int32_t n_hist, int64_t *rank);
+
+/* The negatives user `user` (dense id) is ranked against on `split` under sampled ranking
+ * (opt->n_neg > 0; target and history as the evaluation reads them, history only used with
+ * opt->mask_history): distinct ids in increasing order into out[opt->n_neg], count in
+ * *n_out. mgsd_eval_run draws exactly these. MGSD_ERR_CONFIG when opt->n_neg is not in
+ * 1..N-2 or when the exclusions leave (almost) nothing to draw. */
+mgsd_status mgsd_eval_negatives(const mgsd_dataset *ds, mgsd_split split, const mgsd_eval_options *opt,
+                                int32_t user, int32_t target, const int32_t *history, int32_t n_hist, int32_t *out,
+                                int *n_out);
 
 /* Value of a metric key ("hit@10", "ndcg@5", "mrr@20", "recall@10", "precision@10") of the
  * overall means, selected or not. MGSD_ERR_NOT_FOUND for an unknown metric or a K that

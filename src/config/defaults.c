@@ -45,7 +45,9 @@ static const mgsd_config_entry overall_defaults[] = {
     {"stopping_step", I, "10", "stop after this many validations without improvement"},
     /* ---- evaluation ---- */
     {"eval_batch_size", I, "4096", "evaluation batch size (users per batch)"},
-    {"metrics", SL, "[Hit,NDCG,MRR,Recall]", "metrics reported (full ranking): Hit, NDCG, MRR, Recall, Precision"},
+    {"eval_mode", S, "full",
+     "ranking for valid/test (RecBole's eval_args mode): full (all items) or uniN / popN (the target against N sampled negatives, e.g. uni100)"},
+    {"metrics", SL, "[Hit,NDCG,MRR,Recall]", "metrics reported: Hit, NDCG, MRR, Recall, Precision"},
     {"topk", IL, "[5,10,20]", "cut-offs K of the top-K metrics"},
     {"valid_metric", S, "hit@20", "metric@K used for model selection and early stopping"},
     {"valid_metric_bigger", B, "true", "whether a larger valid_metric is better"},

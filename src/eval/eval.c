@@ -5,7 +5,9 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/core.h"
 #include "data/data_internal.h"
@@ -65,6 +67,109 @@ mgsd_status mgsd_eval_rank(const float *scores, int32_t n_items, int32_t target,
     int64_t r = rank_row(scores, n_items, target, history, n_hist);
     if (r < 0) return mgsd_error(MGSD_ERR_NUMERIC, "NaN in scores (%s)", r == -1 ? "target" : "other item");
     *rank = r;
+    return MGSD_OK;
+}
+
+/* Sampled ranking: the rank among the distinct negatives neg[0..n) (same convention), -1 / -2
+ * for NaN as rank_row. */
+static int64_t rank_sampled(const float *s, int32_t target, const int32_t *neg, int n) {
+    float t = s[target];
+    if (t != t) return -1;
+    int64_t c = 0;
+    int nan = 0;
+    for (int k = 0; k < n; k++) {
+        float v = s[neg[k]];
+        c += neg[k] < target ? v >= t : v > t;
+        nan |= v != v;
+    }
+    return nan ? -2 : c;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Cumulative interaction counts of items 1..N-1 (cum[0] = 0) for popularity sampling. */
+static int64_t *pop_table(const mgsd_dataset *ds) {
+    int32_t N = ds->n_items;
+    int64_t *cum = mgsd_calloc((size_t)N, sizeof *cum);
+    if (!cum) return NULL;
+    for (int64_t i = 0; i < ds->n_inter; i++) cum[ds->items[i]]++;
+    for (int32_t i = 1; i < N; i++) cum[i] += cum[i - 1];
+    return cum;
+}
+
+/* Draws of one user (see mgsd_eval_negatives): returns the number of distinct negatives, or
+ * -1 when too many draws were rejected. base is the split's stream, not advanced. */
+static int draw_negatives(const mgsd_rng *base, int32_t user, const mgsd_eval_options *o, int32_t N,
+                          const int64_t *cum, int32_t target, const int32_t *hist, int32_t nh, int32_t *neg) {
+    mgsd_rng b = *base, r;
+    mgsd_rng_split(&b, (uint64_t)user, &r);
+    int64_t tries = 0, max_tries = 100 * (int64_t)o->n_neg + 10000;
+    for (int k = 0; k < o->n_neg;) {
+        if (++tries > max_tries) return -1;
+        int32_t v;
+        if (cum) { /* smallest i with cum[i] > u */
+            uint64_t u = mgsd_rng_below(&r, (uint64_t)cum[N - 1]);
+            int32_t lo = 1, hi = N - 1;
+            while (lo < hi) {
+                int32_t mid = lo + (hi - lo) / 2;
+                if ((uint64_t)cum[mid] > u) hi = mid;
+                else lo = mid + 1;
+            }
+            v = lo;
+        } else {
+            v = 1 + (int32_t)mgsd_rng_below(&r, (uint64_t)(N - 1));
+        }
+        int bad = v == target;
+        for (int32_t j = 0; j < nh && !bad; j++) bad = hist[j] == v;
+        if (!bad) neg[k++] = v;
+    }
+    qsort(neg, (size_t)o->n_neg, sizeof *neg, cmp_i32);
+    int n = 0;
+    for (int k = 0; k < o->n_neg; k++)
+        if (n == 0 || neg[k] != neg[n - 1]) neg[n++] = neg[k];
+    return n;
+}
+
+static mgsd_status check_n_neg(const mgsd_eval_options *o, int32_t N) {
+    if (o->n_neg < 0) return mgsd_error(MGSD_ERR_CONFIG, "number of sampled negatives is %d, must be >= 0", o->n_neg);
+    if (o->n_neg > N - 2)
+        return mgsd_error(MGSD_ERR_CONFIG, "sampled evaluation with %d negatives needs at least %d items; the dataset has %d",
+                          o->n_neg, o->n_neg + 1, (int)N - 1);
+    return MGSD_OK;
+}
+
+/* The split's stream of negatives. */
+static void neg_stream(const mgsd_eval_options *o, mgsd_split split, mgsd_rng *out) {
+    mgsd_rng r;
+    mgsd_rng_seed(&r, o->neg_seed);
+    mgsd_rng_split(&r, 0x6e656773ULL + (uint64_t)split, out);
+}
+
+static mgsd_status negatives_error(const mgsd_dataset *ds, int32_t user, const mgsd_eval_options *o) {
+    return mgsd_error(MGSD_ERR_CONFIG, "cannot draw %d negatives for user '%s': almost every item is excluded", o->n_neg,
+                      mgsd_dataset_user_name(ds, user));
+}
+
+mgsd_status mgsd_eval_negatives(const mgsd_dataset *ds, mgsd_split split, const mgsd_eval_options *opt,
+                                int32_t user, int32_t target, const int32_t *history, int32_t n_hist, int32_t *out,
+                                int *n_out) {
+    MGSD_CHECK_ARG(ds && opt && out && n_out && n_hist >= 0 && (history || n_hist == 0));
+    MGSD_CHECK_ARG(split == MGSD_SPLIT_VALID || split == MGSD_SPLIT_TEST);
+    MGSD_CHECK_ARG(user >= 1 && user <= ds->n_users && target >= 1 && target < ds->n_items);
+    if (opt->n_neg == 0) return mgsd_error(MGSD_ERR_INVALID_ARG, "mgsd_eval_negatives: n_neg is 0 (full ranking)");
+    MGSD_TRY(check_n_neg(opt, ds->n_items));
+    int64_t *cum = NULL;
+    if (opt->neg_pop && !(cum = pop_table(ds))) return MGSD_ERR_NOMEM;
+    mgsd_rng base;
+    neg_stream(opt, split, &base);
+    int n = draw_negatives(&base, user, opt, ds->n_items, cum, target, opt->mask_history ? history : NULL,
+                           opt->mask_history ? n_hist : 0, out);
+    mgsd_free(cum);
+    if (n < 0) return negatives_error(ds, user, opt);
+    *n_out = n;
     return MGSD_OK;
 }
 
@@ -131,13 +236,22 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
     mgsd_batch b;
     memset(&b, 0, sizeof b);
     float *scores = NULL;
-    int64_t *ranks = NULL;
-    mgsd_status st = mgsd_batcher_init(&bt, ds, split, opt->batch_size, L);
+    int64_t *ranks = NULL, *cum = NULL;
+    int32_t *neg = NULL;
+    const int n_neg = opt->n_neg;
+    out->n_neg = n_neg;
+    out->neg_pop = n_neg > 0 && opt->neg_pop;
+    mgsd_rng base;
+    neg_stream(opt, split, &base);
+    mgsd_status st = check_n_neg(opt, N);
     if (st != MGSD_OK) return st;
+    if ((st = mgsd_batcher_init(&bt, ds, split, opt->batch_size, L)) != MGSD_OK) return st;
     if ((st = mgsd_batch_init(&b, opt->batch_size, L)) != MGSD_OK) goto done;
     scores = mgsd_malloc((size_t)opt->batch_size * (size_t)N * sizeof *scores);
     ranks = mgsd_malloc((size_t)opt->batch_size * sizeof *ranks);
-    if (!scores || !ranks) {
+    if (n_neg > 0) neg = mgsd_malloc((size_t)opt->batch_size * (size_t)n_neg * sizeof *neg);
+    if (n_neg > 0 && opt->neg_pop) cum = pop_table(ds);
+    if (!scores || !ranks || (n_neg > 0 && !neg) || (n_neg > 0 && opt->neg_pop && !cum)) {
         st = MGSD_ERR_NOMEM;
         goto done;
     }
@@ -157,9 +271,19 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
                 hist = ds->items + ds->user_offs[b.users[r]];
                 nh = b.full_lens[r];
             }
-            ranks[r] = rank_row(scores + (size_t)r * N, N, b.targets[r], hist, nh);
+            if (n_neg > 0) {
+                int32_t *nr = neg + (size_t)r * n_neg;
+                int n = draw_negatives(&base, b.users[r], opt, N, cum, b.targets[r], hist, nh, nr);
+                ranks[r] = n < 0 ? -3 : rank_sampled(scores + (size_t)r * N, b.targets[r], nr, n);
+            } else {
+                ranks[r] = rank_row(scores + (size_t)r * N, N, b.targets[r], hist, nh);
+            }
         }
         for (int r = 0; r < B; r++) {
+            if (ranks[r] == -3) {
+                st = negatives_error(ds, b.users[r], opt);
+                goto done;
+            }
             if (ranks[r] < 0) {
                 st = mgsd_error(MGSD_ERR_NUMERIC, "model produced NaN scores for user '%s'",
                                 mgsd_dataset_user_name(ds, b.users[r]));
@@ -177,9 +301,36 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
 done:
     mgsd_free(scores);
     mgsd_free(ranks);
+    mgsd_free(neg);
+    mgsd_free(cum);
     mgsd_batch_free(&b);
     mgsd_batcher_free(bt);
     return st;
+}
+
+mgsd_status mgsd_eval_parse_mode(const char *mode, int *n_neg, int *neg_pop) {
+    MGSD_CHECK_ARG(mode && n_neg && neg_pop);
+    if (!strcasecmp(mode, "full")) {
+        *n_neg = *neg_pop = 0;
+        return MGSD_OK;
+    }
+    int pop = !strncasecmp(mode, "pop", 3);
+    if ((pop || !strncasecmp(mode, "uni", 3)) && mode[3] >= '1' && mode[3] <= '9') {
+        long n = 0;
+        const char *p = mode + 3;
+        while (*p >= '0' && *p <= '9' && n <= 100000000) n = n * 10 + (*p++ - '0');
+        if (!*p && n <= 100000000) {
+            *n_neg = (int)n;
+            *neg_pop = pop;
+            return MGSD_OK;
+        }
+    }
+    return mgsd_error(MGSD_ERR_CONFIG, "evaluation mode '%s': expected full, uniN or popN (N >= 1, e.g. uni100)", mode);
+}
+
+void mgsd_eval_mode_name(int n_neg, int neg_pop, char *buf, size_t cap) {
+    if (n_neg <= 0) snprintf(buf, cap, "full");
+    else snprintf(buf, cap, "%s%d", neg_pop ? "pop" : "uni", n_neg);
 }
 
 enum { N_METRICS = 5 };

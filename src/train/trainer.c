@@ -172,6 +172,14 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_TRY(mgsd_config_get_int(cfg, "eval_batch_size", &s->eval.batch_size));
     MGSD_TRY(positive("eval_batch_size", s->eval.batch_size, 0));
     s->eval.L = s->max_len;
+    {
+        const char *mode;
+        MGSD_TRY(mgsd_config_get_str(cfg, "eval_mode", &mode));
+        if (mgsd_eval_parse_mode(mode, &s->eval.n_neg, &s->eval.neg_pop) != MGSD_OK)
+            return mgsd_error(MGSD_ERR_CONFIG, "config key 'eval_mode' must be full, uniN or popN (e.g. uni100), got '%s'",
+                              mode);
+        s->eval.neg_seed = s->seed;
+    }
     const int64_t *ks;
     size_t nk;
     MGSD_TRY(mgsd_config_get_int_list(cfg, "topk", &ks, &nk));
