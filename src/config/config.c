@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "config/config_internal.h"
 #include "core/core.h"
 
 /* ---- value storage -------------------------------------------------------------------- */
@@ -29,9 +30,9 @@ typedef struct cfg_value {
 
 /* Text as given by a source, before it is known which type it must have. */
 typedef struct cfg_raw {
-    int kind;     /* 0 scalar, 1 sequence of scalars, 2 mapping (unsupported value) */
+    int kind;     /* 0 scalar, 1 sequence of scalars, 2 mapping (no key type takes one) */
     char *scalar; /* kind 0 */
-    char **items; /* kind 1 */
+    char **items; /* kind 1: the items; kind 2: the mapping flattened, "a.b=value" per scalar */
     size_t n;
 } cfg_raw;
 
@@ -93,7 +94,7 @@ static mgsd_status raw_copy(cfg_raw *dst, const cfg_raw *src) {
     if (src->kind == 0) {
         dst->scalar = mgsd_strdup(src->scalar ? src->scalar : "");
         if (!dst->scalar) return MGSD_ERR_NOMEM;
-    } else if (src->kind == 1) {
+    } else { /* kind 1 (list items) or 2 (mapping entries "path=value") */
         dst->items = mgsd_calloc(src->n ? src->n : 1, sizeof(char *));
         if (!dst->items) return MGSD_ERR_NOMEM;
         for (size_t i = 0; i < src->n; i++) {
@@ -526,6 +527,94 @@ static mgsd_status yaml_error(const char *name, const yaml_parser_t *ps) {
                       ps->context ? " " : "", ps->context ? ps->context : "", hint);
 }
 
+/* A mapping value being flattened into "a.b=value" entries (RecBole's nested keys such as
+ * eval_args: {split: {LS: valid_and_test}, mode: uni100}). Lists of scalars become one entry
+ * "key=[x, y]"; anything nested inside a list is skipped. */
+enum { NEST_MAX = 8 };
+typedef struct yaml_nested {
+    int depth;                      /* 1 = the value mapping itself */
+    int expect_key[NEST_MAX + 1];   /* per depth: the next scalar is a key */
+    char *key[NEST_MAX + 1];        /* per depth: the key whose value comes next */
+    int in_list, skip;              /* inside a list of scalars; depth of skipped structure */
+    char list[512];
+    size_t list_len;
+} yaml_nested;
+
+static void nested_free(yaml_nested *ns) {
+    for (int d = 0; d <= NEST_MAX; d++) mgsd_free(ns->key[d]);
+    memset(ns, 0, sizeof *ns);
+}
+
+/* Append "path=value" (path: the keys of depths 1..depth joined by '.') to r->items. */
+static mgsd_status nested_add(yaml_nested *ns, cfg_raw *r, const char *value) {
+    char entry[1024];
+    size_t len = 0;
+    for (int d = 1; d <= ns->depth && len < sizeof entry; d++)
+        len += (size_t)snprintf(entry + len, sizeof entry - len, "%s%s", d > 1 ? "." : "", ns->key[d] ? ns->key[d] : "");
+    if (len < sizeof entry) snprintf(entry + len, sizeof entry - len, "=%s", value);
+    char **grown = mgsd_realloc(r->items, (r->n + 1) * sizeof *grown);
+    if (!grown) return mgsd_error(MGSD_ERR_NOMEM, "config: out of memory");
+    r->items = grown;
+    if (!(r->items[r->n] = mgsd_strdup(entry))) return mgsd_error(MGSD_ERR_NOMEM, "config: out of memory");
+    r->n++;
+    return MGSD_OK;
+}
+
+static mgsd_status nested_event(yaml_nested *ns, const yaml_event_t *ev, cfg_raw *r, const char *name, size_t line,
+                                int *end) {
+    int d = ns->depth;
+    switch (ev->type) {
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+        if (ns->in_list || ns->skip) ns->skip++;
+        else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+            ns->in_list = 1;
+            ns->list_len = (size_t)snprintf(ns->list, sizeof ns->list, "[");
+        } else {
+            if (d >= NEST_MAX) return mgsd_error(MGSD_ERR_PARSE, "%s:%zu: mapping nested deeper than %d levels", name, line, NEST_MAX);
+            ns->depth = d + 1;
+            ns->expect_key[d + 1] = 1;
+        }
+        return MGSD_OK;
+    case YAML_MAPPING_END_EVENT:
+    case YAML_SEQUENCE_END_EVENT:
+        if (ns->skip) ns->skip--;
+        else if (ns->in_list) {
+            ns->in_list = 0;
+            if (ns->list_len < sizeof ns->list) snprintf(ns->list + ns->list_len, sizeof ns->list - ns->list_len, "]");
+            ns->expect_key[d] = 1;
+            return nested_add(ns, r, ns->list);
+        } else {
+            mgsd_free(ns->key[d]);
+            ns->key[d] = NULL;
+            ns->depth = d - 1;
+            if (ns->depth == 0) *end = 1;
+            else ns->expect_key[ns->depth] = 1;
+        }
+        return MGSD_OK;
+    case YAML_SCALAR_EVENT: {
+        const char *val = (const char *)ev->data.scalar.value;
+        if (ns->skip) return MGSD_OK;
+        if (ns->in_list) {
+            if (ns->list_len < sizeof ns->list)
+                ns->list_len += (size_t)snprintf(ns->list + ns->list_len, sizeof ns->list - ns->list_len, "%s%s",
+                                                 ns->list_len > 1 ? ", " : "", val);
+            return MGSD_OK;
+        }
+        if (ns->expect_key[d]) {
+            mgsd_free(ns->key[d]);
+            if (!(ns->key[d] = mgsd_strdup(val))) return mgsd_error(MGSD_ERR_NOMEM, "config: out of memory");
+            ns->expect_key[d] = 0;
+            return MGSD_OK;
+        }
+        ns->expect_key[d] = 1;
+        return nested_add(ns, r, val);
+    }
+    default:
+        return MGSD_OK;
+    }
+}
+
 /* Parse a YAML mapping into (key, raw, source) pairs. */
 static mgsd_status yaml_collect(const char *name, const char *text, size_t len, yaml_pair **out, size_t *n_out) {
     yaml_parser_t ps;
@@ -535,8 +624,10 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
     size_t n = 0;
     mgsd_status st = MGSD_OK;
     /* states: 0 outside a document mapping, 1 expecting key, 2 expecting value,
-     * 3 inside a value sequence, 4 skipping a nested mapping/sequence (depth) */
-    int state = 0, depth = 0, done = 0;
+     * 3 inside a value sequence, 4 inside a mapping value (nested_event flattens it) */
+    int state = 0, done = 0;
+    yaml_nested nest;
+    memset(&nest, 0, sizeof nest);
     while (!done && st == MGSD_OK) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&ps, &ev)) {
@@ -544,6 +635,13 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
             break;
         }
         size_t line = ev.start_mark.line + 1;
+        if (state == 4 && ev.type != YAML_ALIAS_EVENT) {
+            int end = 0;
+            st = nested_event(&nest, &ev, &pairs[n - 1].raw, name, line, &end);
+            if (end) state = 1;
+            yaml_event_delete(&ev);
+            continue;
+        }
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = 1;
@@ -557,23 +655,23 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
             break;
         case YAML_MAPPING_START_EVENT:
             if (state == 0) state = 1;
-            else if (state == 2) { pairs[n - 1].raw.kind = 2; state = 4; depth = 1; }
-            else if (state == 4) depth++;
-            else st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: key '%s': nested values are not supported", name, line, pairs[n - 1].key);
+            else if (state == 2) {
+                pairs[n - 1].raw.kind = 2;
+                state = 4;
+                nest.depth = 1;
+                nest.expect_key[1] = 1;
+            } else st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: key '%s': nested values are not supported", name, line, pairs[n - 1].key);
             break;
         case YAML_MAPPING_END_EVENT:
-            if (state == 4) { if (--depth == 0) state = 1; }
-            else state = 0;
+            state = 0;
             break;
         case YAML_SEQUENCE_START_EVENT:
             if (state == 2) { pairs[n - 1].raw.kind = 1; state = 3; }
-            else if (state == 4) depth++;
             else if (state == 3) st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: key '%s': nested lists are not supported", name, line, pairs[n - 1].key);
             else st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: expected a mapping of keys to values", name, line);
             break;
         case YAML_SEQUENCE_END_EVENT:
             if (state == 3) state = 1;
-            else if (state == 4 && --depth == 0) state = 1;
             break;
         case YAML_SCALAR_EVENT: {
             const char *val = (const char *)ev.data.scalar.value;
@@ -613,6 +711,7 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&ps);
+    nested_free(&nest);
     if (st != MGSD_OK) {
         pairs_free(pairs, n);
         return st;
@@ -622,13 +721,44 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
     return MGSD_OK;
 }
 
+/* Replace each RecBole mapping-valued pair that config_recbole_mapping knows by the flat
+ * scalar pairs it means (same source line); other pairs stay as they are. */
+static mgsd_status recbole_expand(yaml_pair **pairs, size_t *n) {
+    size_t cap = *n * CONFIG_FLAT_MAX + 1, m = 0;
+    yaml_pair *out = mgsd_calloc(cap, sizeof *out);
+    if (!out) return mgsd_error(MGSD_ERR_NOMEM, "config: out of memory");
+    mgsd_status st = MGSD_OK;
+    for (size_t i = 0; i < *n && st == MGSD_OK; i++) {
+        yaml_pair *p = &(*pairs)[i];
+        config_flat flat[CONFIG_FLAT_MAX];
+        int nf = 0, known = 0;
+        if (p->raw.kind == 2) st = config_recbole_mapping(p->key, p->raw.items, p->raw.n, p->source, flat, &nf, &known);
+        if (st != MGSD_OK) break;
+        if (!known) { /* moved as is */
+            out[m++] = *p;
+            memset(p, 0, sizeof *p);
+            continue;
+        }
+        for (int k = 0; k < nf && st == MGSD_OK; k++, m++) {
+            out[m].key = mgsd_strdup(flat[k].key);
+            out[m].raw.scalar = mgsd_strdup(flat[k].value);
+            memcpy(out[m].source, p->source, sizeof out[m].source);
+            if (!out[m].key || !out[m].raw.scalar) st = mgsd_error(MGSD_ERR_NOMEM, "config: out of memory");
+        }
+    }
+    pairs_free(*pairs, *n);
+    *pairs = out;
+    *n = m;
+    return st;
+}
+
 mgsd_status mgsd_config_load_yaml_string(mgsd_config *c, const char *name, const char *text, size_t len) {
     MGSD_CHECK_ARG(c != NULL && (text != NULL || len == 0));
     if (!name) name = "(yaml)";
     yaml_pair *pairs = NULL;
     size_t n = 0;
     MGSD_TRY(yaml_collect(name, text ? text : "", len, &pairs, &n));
-    mgsd_status st = MGSD_OK;
+    mgsd_status st = recbole_expand(&pairs, &n);
     for (size_t i = 0; i < n && st == MGSD_OK; i++) st = check_raw(c, pairs[i].key, &pairs[i].raw, pairs[i].source);
     for (size_t i = 0; i < n && st == MGSD_OK; i++)
         st = set_raw(c, pairs[i].key, &pairs[i].raw, MGSD_CONFIG_LEVEL_FILE, pairs[i].source);
