@@ -13,7 +13,8 @@ typedef struct config_flat {
 } config_flat;
 
 /* A YAML key whose value is a mapping, flattened into entries "a.b=value". For a RecBole key
- * mgsd understands (clip_grad_norm, eval_args, train_neg_sample_args, neg_sampling), *known
+ * mgsd understands (clip_grad_norm, eval_args, train_neg_sample_args, neg_sampling,
+ * load_col, unload_col, val_interval), *known
  * = 1 and out[0 .. *n_out) receive the flat settings it means (none when it only restates
  * what mgsd does); an entry mgsd cannot honour is MGSD_ERR_CONFIG naming source. Other keys:
  * *known = 0, nothing written. */

@@ -52,6 +52,13 @@ static const mgsd_config_entry overall_defaults[] = {
     {"valid_metric", S, "hit@20", "metric@K used for model selection and early stopping"},
     {"valid_metric_bigger", B, "true", "whether a larger valid_metric is better"},
     {"metric_decimal_place", I, "4", "decimals when reporting metrics"},
+    /* ---- RecBole keys that change nothing here (declared so RecBole files load without warnings) ---- */
+    {"use_gpu", B, "false", "RecBole key; no effect: mgsd computes on the CPU"},
+    {"gpu_id", S, "", "RecBole key; no effect: mgsd computes on the CPU"},
+    {"RATING_FIELD", S, "rating", "RecBole key; no effect: sequential models read user, item and time only"},
+    {"repeatable", B, "true", "RecBole key; no effect: sequential evaluation always scores each user's own target"},
+    {"worker", I, "0", "RecBole key; no effect: data loading runs in the main process"},
+    {"state", S, "INFO", "RecBole key (log level); no effect"},
 };
 
 #undef I

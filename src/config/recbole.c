@@ -3,6 +3,7 @@
  *   clip_grad_norm: {'max_norm': 5.0, 'norm_type': 2}
  *   eval_args: {group_by: user, order: TO, split: {'LS': 'valid_and_test'}, mode: full}
  *   train_neg_sample_args: {distribution: uniform, sample_num: 1}
+ *   load_col: {inter: [user_id, item_id, rating, timestamp]}
  * Each becomes the flat setting it means, or nothing when it only restates what mgsd does;
  * an entry that asks for something mgsd does not do is an error naming file and line. */
 #include <stdio.h>
@@ -135,6 +136,12 @@ mgsd_status config_recbole_mapping(const char *key, char *const *entries, size_t
     if (!strcmp(key, "clip_grad_norm")) return clip_grad_norm(entries, n, source, out, n_out);
     if (!strcmp(key, "eval_args")) return eval_args(entries, n, source, out, n_out);
     if (!strcmp(key, "train_neg_sample_args") || !strcmp(key, "neg_sampling")) return negatives(key, entries, n, source);
+    if (!strcmp(key, "load_col") || !strcmp(key, "unload_col")) return MGSD_OK; /* the *_FIELD keys name what is read */
+    if (!strcmp(key, "val_interval"))
+        return mgsd_error(MGSD_ERR_CONFIG,
+                          "%s: val_interval (keeping rows by field value) is not supported: filter the file before "
+                          "loading it",
+                          source);
     *known = 0;
     return MGSD_OK;
 }
