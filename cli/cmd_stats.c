@@ -20,6 +20,7 @@ static void stats_usage(FILE *f) {
             "  --format=auto|inter|seq|csv       input format (default: detected from the content)\n"
             "  --user_inter_num_interval=I       RecBole interval (default \"[5,inf)\"; \"\" = no filter)\n"
             "  --item_inter_num_interval=I       RecBole interval (default \"[5,inf)\")\n"
+            "  --val_interval=F=I                keep rows whose column F lies in I first (RecBole val_interval), e.g. rating=[3,inf)\n"
             "  --MAX_ITEM_LIST_LENGTH=L          history length (default 50)\n"
             "  --json                            print one JSON object\n"
             "  --help                            this text\n");
@@ -45,6 +46,7 @@ int cli_cmd_stats(int argc, char **argv) {
         else if ((v = opt_value(a, "--format"))) opt.format = v;
         else if ((v = opt_value(a, "--user_inter_num_interval"))) opt.user_inter_num_interval = v;
         else if ((v = opt_value(a, "--item_inter_num_interval"))) opt.item_inter_num_interval = v;
+        else if ((v = opt_value(a, "--val_interval"))) opt.val_interval = v;
         else if ((v = opt_value(a, "--MAX_ITEM_LIST_LENGTH"))) {
             char *end;
             long L = strtol(v, &end, 10);
@@ -104,9 +106,10 @@ int cli_cmd_stats(int argc, char **argv) {
         cJSON_Delete(o);
     } else {
         printf("dataset            %s (%s)\n", path, mgsd_dataset_format(ds));
-        printf("filters            user_inter_num_interval=%s item_inter_num_interval=%s\n",
+        printf("filters            user_inter_num_interval=%s item_inter_num_interval=%s%s%s\n",
                opt.user_inter_num_interval ? opt.user_inter_num_interval : "",
-               opt.item_inter_num_interval ? opt.item_inter_num_interval : "");
+               opt.item_inter_num_interval ? opt.item_inter_num_interval : "", opt.val_interval ? " val_interval=" : "",
+               opt.val_interval ? opt.val_interval : "");
         printf("rows read          %lld\n", (long long)s.rows_read);
         printf("users              %d\n", (int)s.users);
         printf("items              %d (+1 padding id)\n", (int)s.items);

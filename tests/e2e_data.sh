@@ -33,6 +33,13 @@ expect_in "$TMP/out" '"items":4' "fixture items"
 expect_in "$TMP/out" '"interactions":6' "fixture interactions"
 expect_in "$TMP/out" '"train_instances":' "train_instances key"
 
+# val_interval: rows kept by column value before the k-core filter (RecBole's order)
+expect_rc 0 "stats --val_interval" "$MGSD" stats --dataset="$FIX/tiny.inter" --user_inter_num_interval= --item_inter_num_interval= --val_interval="rating=[3,inf)" --json
+expect_in "$TMP/out" '"interactions":3' "val_interval keeps ratings >= 3"
+expect_in "$TMP/out" '"users":1' "val_interval drops u2"
+expect_rc 1 "val_interval on a missing column" "$MGSD" stats --dataset="$FIX/tiny.inter" --val_interval="score=[3,inf)"
+expect_in "$TMP/err" "tiny.inter:1: val_interval: the .inter header has no column 'score'" "val_interval missing column"
+
 expect_rc 1 "bad fields" "$MGSD" stats --dataset="$FIX/bad_fields.inter"
 expect_in "$TMP/err" "mgsd: error: $FIX/bad_fields.inter:3: expected 4 tab-separated fields, found 2" "bad fields message"
 expect_rc 1 "missing file" "$MGSD" stats --dataset="$TMP/none.inter"
@@ -62,6 +69,8 @@ D="${MGSD_SHARED_DATA:-}"
 if [ -n "$D" ] && [ -r "$D/ml-100k/ml-100k.inter" ]; then
   expect_rc 0 "ml-100k" "$MGSD" stats --dataset="$D/ml-100k/ml-100k.inter" --json
   for kv in '"users":943' '"items":1349' '"interactions":99287' '"train_instances":96458'; do expect_in "$TMP/out" "$kv" ml-100k; done
+  expect_rc 0 "ml-100k rating >= 3" "$MGSD" stats --dataset="$D/ml-100k/ml-100k.inter" --val_interval="rating=[3,inf)" --json
+  for kv in '"users":943' '"items":1203' '"interactions":81697'; do expect_in "$TMP/out" "$kv" "ml-100k rating >= 3"; done
   expect_rc 0 "beauty" "$MGSD" stats --dataset="$D/beauty/Beauty.txt" --json
   for kv in '"users":22363' '"items":12101' '"interactions":198502' '"train_instances":131413'; do expect_in "$TMP/out" "$kv" beauty; done
   expect_rc 0 "sports" "$MGSD" stats --dataset="$D/sports/Sports_and_Outdoors.txt" --json

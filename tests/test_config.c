@@ -266,10 +266,13 @@ static void check_recbole_mappings(void) {
     const char *const *w = mgsd_config_warnings(c, &nw);
     CHECK_INT_EQ(nw, 1); /* load_col is read (no effect); a mapping mgsd does not know is warned */
     if (nw == 1) CHECK_CONTAINS(w[0], "t.yml:12: unknown key 'field_mapping'");
-    const char *same = "eval_args: {mode: {valid: pop50, test: pop50}}\nneg_sampling: {uniform: 1}\n";
+    const char *same = "eval_args: {mode: {valid: pop50, test: pop50}}\nneg_sampling: {uniform: 1}\n"
+                       "val_interval: {rating: '[3,inf)', timestamp: '[0,10];[20,30]'}\n";
     CHECK_OK(mgsd_config_load_yaml_string(c, "m.yml", same, strlen(same)));
     CHECK_OK(mgsd_config_get_str(c, "eval_mode", &str));
     CHECK_STR_EQ(str, "pop50");
+    CHECK_OK(mgsd_config_get_str(c, "val_interval", &str));
+    CHECK_STR_EQ(str, "rating=[3,inf) timestamp=[0,10];[20,30]");
 
     struct {
         const char *yaml, *msg;
@@ -285,7 +288,7 @@ static void check_recbole_mappings(void) {
         {"eval_args: {mode: {valid: full, test: uni100}}\n", "valid and test must use the same mode", MGSD_ERR_CONFIG},
         {"train_neg_sample_args: {distribution: popularity, sample_num: 1}\n", "one uniform negative", MGSD_ERR_CONFIG},
         {"neg_sampling: {uniform: 5}\n", "b.yml:1: neg_sampling: mgsd's BPR loss draws one uniform negative", MGSD_ERR_CONFIG},
-        {"val_interval: {rating: '[3,inf)'}\n", "b.yml:1: val_interval (keeping rows by field value) is not supported", MGSD_ERR_CONFIG},
+        {"val_interval: {rating: {x: 1}}\n", "b.yml:1: val_interval: 'rating.x' is not a field name", MGSD_ERR_CONFIG},
         {"x: {a: {b: {c: {d: {e: {f: {g: {h: {i: 1}}}}}}}}}\n", "b.yml:1: mapping nested deeper than 8 levels", MGSD_ERR_PARSE},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

@@ -326,6 +326,80 @@ static void test_kcore(void) {
     CHECK(ds == NULL);
 }
 
+/* val_interval (RecBole _filter_by_field_value): rows are kept by column value before
+ * k-core filtering; source rows still index the file; errors name what is wrong. */
+static void test_val_interval(void) {
+    const char *inter =
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        "u1\ta\t5\t1\n"
+        "u1\tb\t2\t2\n"
+        "u1\tc\t4\t3\n"
+        "u2\ta\t3\t1\n"
+        "u2\tc\t1\t2\n"
+        "u2\td\t2.5\t3\n";
+    mgsd_data_options o = nofilter();
+    mgsd_dataset *ds = NULL;
+    o.val_interval = "rating=[3,inf)";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_INT_EQ(mgsd_dataset_num_interactions(ds), 3);
+        CHECK_INT_EQ(mgsd_dataset_num_rows_read(ds), 6);
+        CHECK_STR_EQ(seq_names(ds, "u1"), "a c");
+        CHECK_STR_EQ(seq_names(ds, "u2"), "a");
+        CHECK_INT_EQ(mgsd_dataset_find_item(ds, "b"), -1);
+        const int64_t *src = mgsd_dataset_source_rows(ds);
+        int32_t u1 = mgsd_dataset_find_user(ds, "u1");
+        const int64_t *offs = mgsd_dataset_user_offsets(ds);
+        CHECK(src[offs[u1]] == 0 && src[offs[u1] + 1] == 2); /* file rows of u1's a and c */
+        mgsd_dataset_free(ds);
+    }
+    /* several intervals (any), several fields (all), then k-core on what is left */
+    o.val_interval = "rating=(1,2];[5,5] timestamp=[2,inf)";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_STR_EQ(seq_names(ds, "u1"), "b");
+        CHECK_INT_EQ(mgsd_dataset_find_user(ds, "u2"), -1); /* a: ts 1; c: rating 1; d: rating 2.5 */
+        mgsd_dataset_free(ds);
+    }
+    o.val_interval = "rating=[3,inf)";
+    o.user_inter_num_interval = "[2,inf)";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_INT_EQ(mgsd_dataset_num_users(ds), 1); /* u2 keeps one row: dropped by the 2-core */
+        mgsd_dataset_free(ds);
+    }
+    o.user_inter_num_interval = "";
+    CHECK_OK(load_str(&ds, "user,item,rating\nx,a,4\nx,b,1\n", &o)); /* CSV */
+    if (ds) {
+        CHECK_STR_EQ(seq_names(ds, "x"), "a");
+        mgsd_dataset_free(ds);
+    }
+    o.val_interval = "None";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_INT_EQ(mgsd_dataset_num_interactions(ds), 6);
+        mgsd_dataset_free(ds);
+    }
+    struct {
+        const char *text, *filter, *msg;
+        mgsd_status st;
+    } bad[] = {
+        {"user_id:token\titem_id:token\n1\t2\n", "rating=[3,inf)", "mem:1: val_interval: the .inter header has no column 'rating'", MGSD_ERR_CONFIG},
+        {"user_id:token\titem_id:token\trating:float\n1\t2\t3\n1\t3\tgood\n", "rating=[3,inf)", "mem:3: rating 'good' is not a finite number", MGSD_ERR_PARSE},
+        {"u1 a b c\n", "rating=[3,inf)", "a sequence file has only users and items", MGSD_ERR_CONFIG},
+        {inter, "rating", "expected field=interval", MGSD_ERR_CONFIG},
+        {inter, "rating=3", "expected RecBole syntax", MGSD_ERR_CONFIG},
+        {inter, "rating=", "field 'rating' has no interval", MGSD_ERR_CONFIG},
+        {inter, "rating=[9,inf)", "no interaction left after filtering (val_interval 'rating=[9,inf)'", MGSD_ERR_EMPTY},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        o.val_interval = bad[k].filter;
+        CHECK_STATUS(load_str(&ds, bad[k].text, &o), bad[k].st);
+        CHECK_CONTAINS(mgsd_last_error(), bad[k].msg);
+        CHECK(ds == NULL);
+    }
+}
+
 static void test_intervals(void) {
     double lo[4], hi[4];
     int fl[4], n = 4;
@@ -425,6 +499,7 @@ int main(void) {
     test_long_line();
     test_token_lookup();
     test_kcore();
+    test_val_interval();
     test_intervals();
     test_bad_input();
     return test_summary();

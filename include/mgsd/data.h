@@ -36,6 +36,11 @@ typedef struct mgsd_data_options {
     const char *item_inter_num_interval;
     /* MAX_ITEM_LIST_LENGTH: default history length L for batchers. */
     int max_item_list_length;
+    /* RecBole val_interval: keep only rows whose column values lie in the intervals, before
+     * k-core filtering. "field=intervals", several separated by blanks:
+     * "rating=[3,inf)", "rating=[4,5] timestamp=[0,1e9)". A row is kept when every field's
+     * value is in one of its intervals. .inter and CSV files only. NULL or "": no filter. */
+    const char *val_interval;
 } mgsd_data_options;
 
 /* Defaults: format "auto", both intervals "[5,inf)", max_item_list_length 50. */

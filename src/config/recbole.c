@@ -129,6 +129,21 @@ static mgsd_status negatives(const char *key, char *const *entries, size_t n, co
     return MGSD_OK;
 }
 
+/* val_interval: {rating: "[3,inf)", timestamp: "[0,1e9)"} -> "rating=[3,inf) timestamp=[0,1e9)". */
+static mgsd_status val_interval(char *const *entries, size_t n, const char *source, config_flat *out, int *n_out) {
+    char text[sizeof out->value] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (memchr(entries[i], '.', path_len(entries[i])))
+            return mgsd_error(MGSD_ERR_CONFIG, "%s: val_interval: '%.*s' is not a field name", source,
+                              (int)path_len(entries[i]), entries[i]);
+        int w = snprintf(text + len, sizeof text - len, "%s%s", len ? " " : "", entries[i]);
+        if (w < 0 || (size_t)w >= sizeof text - len) return mgsd_error(MGSD_ERR_CONFIG, "%s: val_interval is too long", source);
+        len += (size_t)w;
+    }
+    return add_flat(out, n_out, "val_interval", text);
+}
+
 mgsd_status config_recbole_mapping(const char *key, char *const *entries, size_t n, const char *source,
                                    config_flat *out, int *n_out, int *known) {
     *n_out = 0;
@@ -137,11 +152,7 @@ mgsd_status config_recbole_mapping(const char *key, char *const *entries, size_t
     if (!strcmp(key, "eval_args")) return eval_args(entries, n, source, out, n_out);
     if (!strcmp(key, "train_neg_sample_args") || !strcmp(key, "neg_sampling")) return negatives(key, entries, n, source);
     if (!strcmp(key, "load_col") || !strcmp(key, "unload_col")) return MGSD_OK; /* the *_FIELD keys name what is read */
-    if (!strcmp(key, "val_interval"))
-        return mgsd_error(MGSD_ERR_CONFIG,
-                          "%s: val_interval (keeping rows by field value) is not supported: filter the file before "
-                          "loading it",
-                          source);
+    if (!strcmp(key, "val_interval")) return val_interval(entries, n, source, out, n_out);
     *known = 0;
     return MGSD_OK;
 }

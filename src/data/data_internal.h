@@ -38,6 +38,8 @@ static inline const char *data_intern_str(const data_intern *t, int32_t id) {
 }
 
 /* Raw interactions as read, one per data row, in file order. */
+enum { DATA_MAX_VALUE_FIELDS = 4 };
+
 typedef struct data_raw {
     int64_t n, cap;
     int32_t *user;       /* interner ids */
@@ -46,6 +48,11 @@ typedef struct data_raw {
     int has_ts;
     data_intern users, items;
     const char *format;  /* "inter", "seq", "csv" */
+    /* Columns whose values are read for val_interval (set before data_read): value_field[k]
+     * names a column, values[k][row] is its number. */
+    int n_value_fields;
+    const char *value_field[DATA_MAX_VALUE_FIELDS];
+    double *values[DATA_MAX_VALUE_FIELDS];
 } data_raw;
 
 void data_raw_init(data_raw *r);

@@ -91,6 +91,45 @@ static mgsd_status intervals_load(interval_set *is, const char *s) {
     return MGSD_OK;
 }
 
+/* val_interval text ("rating=[3,inf) timestamp=[0,10]") into field names (copied into
+ * names[k][64]) and interval sets. A field's intervals end where a blank is followed by
+ * the next "name=". */
+static mgsd_status value_filters_parse(const char *s, char (*names)[64], interval_set *sets, int *n_out) {
+    int n = 0;
+    const char *p = s ? skip_ws(s) : "";
+    if (!strcmp(p, "None") || !strcmp(p, "none")) p = "";
+    while (*p) {
+        const char *eq = strchr(p, '=');
+        size_t nl = eq ? (size_t)(eq - p) : 0;
+        if (!eq || nl == 0 || nl >= 64 || memchr(p, ' ', nl) || memchr(p, '\t', nl))
+            return mgsd_error(MGSD_ERR_CONFIG, "val_interval '%s': expected field=interval, e.g. rating=[3,inf)", s);
+        if (n == DATA_MAX_VALUE_FIELDS)
+            return mgsd_error(MGSD_ERR_CONFIG, "val_interval '%s': more than %d fields", s, DATA_MAX_VALUE_FIELDS);
+        const char *v = eq + 1, *end = v;
+        for (;;) { /* the end of this field's intervals */
+            end += strcspn(end, " \t");
+            if (!*end) break;
+            const char *q = skip_ws(end);
+            size_t id = 0;
+            while (q[id] && (q[id] == '_' || (q[id] >= 'a' && q[id] <= 'z') || (q[id] >= 'A' && q[id] <= 'Z') ||
+                             (q[id] >= '0' && q[id] <= '9')))
+                id++;
+            if (id > 0 && q[id] == '=') break;
+            end = q;
+        }
+        char text[512];
+        snprintf(text, sizeof text, "%.*s", (int)(end - v), v);
+        memcpy(names[n], p, nl);
+        names[n][nl] = '\0';
+        MGSD_TRY(intervals_load(&sets[n], text));
+        if (sets[n].n == 0) return mgsd_error(MGSD_ERR_CONFIG, "val_interval '%s': field '%s' has no interval", s, names[n]);
+        n++;
+        p = skip_ws(end);
+    }
+    *n_out = n;
+    return MGSD_OK;
+}
+
 static int intervals_contain(const interval_set *is, double x) {
     if (!is->n) return 1;
     for (int k = 0; k < is->n; k++) {
@@ -149,8 +188,8 @@ void mgsd_dataset_free(mgsd_dataset *ds) {
     mgsd_free(ds);
 }
 
-static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, const char *name,
-                                 mgsd_dataset **out) {
+static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, const interval_set *value_sets,
+                                 const char *name, mgsd_dataset **out) {
     interval_set ui, ii;
     MGSD_TRY(intervals_load(&ui, opt->user_inter_num_interval));
     MGSD_TRY(intervals_load(&ii, opt->item_inter_num_interval));
@@ -172,9 +211,16 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     }
     memset(alive, 1, (size_t)n);
 
-    /* RecBole _filter_by_inter_num: count on the current rows, ban users and items
-     * outside their intervals simultaneously, drop their rows, repeat until stable. */
+    /* RecBole _filter_by_field_value (val_interval) first, then _filter_by_inter_num: count
+     * on the current rows, ban users and items outside their intervals simultaneously, drop
+     * their rows, repeat until stable. */
     int64_t n_alive = n;
+    for (int f = 0; f < r->n_value_fields; f++)
+        for (int64_t k = 0; k < n; k++)
+            if (alive[k] && !intervals_contain(&value_sets[f], r->values[f][k])) {
+                alive[k] = 0;
+                n_alive--;
+            }
     if (ui.n || ii.n) {
         for (;;) {
             memset(ucnt, 0, (size_t)nu_raw * sizeof *ucnt);
@@ -203,11 +249,11 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     }
     if (n_alive == 0) {
         st = mgsd_error(MGSD_ERR_EMPTY,
-                        "%s: no interaction left after filtering (user_inter_num_interval '%s', "
+                        "%s: no interaction left after filtering (val_interval '%s', user_inter_num_interval '%s', "
                         "item_inter_num_interval '%s'; %lld rows read)",
-                        name, opt->user_inter_num_interval ? opt->user_inter_num_interval : "",
-                        opt->item_inter_num_interval ? opt->item_inter_num_interval : "",
-                        (long long)n);
+                        name, opt->val_interval ? opt->val_interval : "",
+                        opt->user_inter_num_interval ? opt->user_inter_num_interval : "",
+                        opt->item_inter_num_interval ? opt->item_inter_num_interval : "", (long long)n);
         goto done;
     }
 
@@ -324,10 +370,16 @@ static mgsd_status load_common(mgsd_dataset **out, const char *path, const void 
         mgsd_data_options_default(&def);
         opt = &def;
     }
+    char fields[DATA_MAX_VALUE_FIELDS][64];
+    interval_set sets[DATA_MAX_VALUE_FIELDS];
+    int nf = 0;
+    MGSD_TRY(value_filters_parse(opt->val_interval, fields, sets, &nf));
     data_raw r;
     data_raw_init(&r);
+    r.n_value_fields = nf;
+    for (int k = 0; k < nf; k++) r.value_field[k] = fields[k];
     mgsd_status st = data_read(&r, path, mem, size, name, opt->format);
-    if (st == MGSD_OK) st = build_dataset(&r, opt, name ? name : path ? path : "<memory>", out);
+    if (st == MGSD_OK) st = build_dataset(&r, opt, sets, name ? name : path ? path : "<memory>", out);
     data_raw_free(&r);
     return st;
 }

@@ -27,12 +27,14 @@ void data_raw_free(data_raw *r) {
     mgsd_free(r->user);
     mgsd_free(r->item);
     mgsd_free(r->ts);
+    for (int k = 0; k < DATA_MAX_VALUE_FIELDS; k++) mgsd_free(r->values[k]);
     data_intern_free(&r->users);
     data_intern_free(&r->items);
     memset(r, 0, sizeof *r);
 }
 
-static mgsd_status raw_push(data_raw *r, int32_t u, int32_t i, double ts) {
+/* vals: the row's value-field numbers (r->n_value_fields of them; NULL when none). */
+static mgsd_status raw_push(data_raw *r, int32_t u, int32_t i, double ts, const double *vals) {
     if (r->n == r->cap) {
         int64_t cap = r->cap ? r->cap * 2 : 1024;
         int32_t *nu = mgsd_realloc(r->user, (size_t)cap * sizeof *nu);
@@ -44,11 +46,17 @@ static mgsd_status raw_push(data_raw *r, int32_t u, int32_t i, double ts) {
         double *nt = mgsd_realloc(r->ts, (size_t)cap * sizeof *nt);
         if (!nt) return MGSD_ERR_NOMEM;
         r->ts = nt;
+        for (int k = 0; k < r->n_value_fields; k++) {
+            double *nv = mgsd_realloc(r->values[k], (size_t)cap * sizeof *nv);
+            if (!nv) return MGSD_ERR_NOMEM;
+            r->values[k] = nv;
+        }
         r->cap = cap;
     }
     r->user[r->n] = u;
     r->item[r->n] = i;
     r->ts[r->n] = ts;
+    for (int k = 0; k < r->n_value_fields; k++) r->values[k][r->n] = vals[k];
     r->n++;
     return MGSD_OK;
 }
@@ -310,8 +318,28 @@ static int looks_like_inter_header(const char *s, size_t n) {
 typedef struct header_map {
     size_t nf;              /* number of header fields */
     size_t cu, ci, ct;      /* column indexes; ct = SIZE_MAX when absent */
+    size_t cv[DATA_MAX_VALUE_FIELDS]; /* columns of r->value_field[] */
     field *fields;          /* scratch, nf entries */
 } header_map;
+
+/* Find the value-field columns by exact name (a ":type" suffix stripped) among the header
+ * fields; a missing one is an error naming the columns there are. */
+static mgsd_status find_value_columns(line_reader *lr, const data_raw *r, header_map *h, const char *what) {
+    for (int k = 0; k < r->n_value_fields; k++) {
+        h->cv[k] = SIZE_MAX;
+        for (size_t c = 0; c < h->nf && h->cv[k] == SIZE_MAX; c++) {
+            field f = h->fields[c];
+            trim_field(&f);
+            const char *colon = memchr(f.s, ':', f.n);
+            size_t n = colon ? (size_t)(colon - f.s) : f.n;
+            if (n == strlen(r->value_field[k]) && !memcmp(f.s, r->value_field[k], n)) h->cv[k] = c;
+        }
+        if (h->cv[k] == SIZE_MAX)
+            return lr_err(lr, MGSD_ERR_CONFIG, "val_interval: the %s header has no column '%s'", what,
+                          r->value_field[k]);
+    }
+    return MGSD_OK;
+}
 
 static mgsd_status parse_header(line_reader *lr, header_map *h, char *line, size_t len, char delim,
                                 const char *what) {
@@ -343,10 +371,15 @@ static mgsd_status push_row(line_reader *lr, data_raw *r, const header_map *h, f
     if (h->ct != SIZE_MAX && parse_ts(&f[h->ct], &ts))
         return lr_err(lr, MGSD_ERR_PARSE, "timestamp '%s' is not a finite number",
                       excerpt(&f[h->ct], ex, sizeof ex));
+    double vals[DATA_MAX_VALUE_FIELDS];
+    for (int k = 0; k < r->n_value_fields; k++)
+        if (parse_ts(&f[h->cv[k]], &vals[k]))
+            return lr_err(lr, MGSD_ERR_PARSE, "%s '%s' is not a finite number (val_interval reads it)", r->value_field[k],
+                          excerpt(&f[h->cv[k]], ex, sizeof ex));
     int32_t u = data_intern_add(&r->users, f[h->cu].s, f[h->cu].n);
     int32_t i = data_intern_add(&r->items, f[h->ci].s, f[h->ci].n);
     if (u < 0 || i < 0) return lr_err(lr, MGSD_ERR_NOMEM, "%s", mgsd_last_error());
-    return raw_push(r, u, i, ts);
+    return raw_push(r, u, i, ts, vals);
 }
 
 /* Accept rows whose field count equals the header's, or exceeds it only by empty
@@ -359,6 +392,7 @@ static mgsd_status check_count(line_reader *lr, const header_map *h, size_t coun
 static mgsd_status read_inter(line_reader *lr, data_raw *r, char *line, size_t len) {
     header_map h = {0};
     mgsd_status st = parse_header(lr, &h, line, len, '\t', ".inter");
+    if (st == MGSD_OK) st = find_value_columns(lr, r, &h, ".inter");
     if (st == MGSD_OK && h.ct != SIZE_MAX) r->has_ts = 1;
     while (st == MGSD_OK) {
         int got = lr_next(lr, &line, &len, &st);
@@ -460,6 +494,7 @@ static mgsd_status read_csv(line_reader *lr, data_raw *r, char *line, size_t len
         st = lr_err(lr, MGSD_ERR_FORMAT,
                     "CSV header needs a user column (user_id, user, userId) and an item column "
                     "(item_id, item, itemId, movieId)");
+    if (st == MGSD_OK) st = find_value_columns(lr, r, &h, "CSV");
     if (st == MGSD_OK && h.ct != SIZE_MAX) r->has_ts = 1;
     while (st == MGSD_OK) {
         int got = lr_next(lr, &line, &len, &st);
@@ -499,7 +534,7 @@ static mgsd_status read_seq_line(line_reader *lr, data_raw *r, char *s, size_t n
         } else {
             int32_t it = data_intern_add(&r->items, s + i, j - i);
             if (it < 0) return lr_err(lr, MGSD_ERR_NOMEM, "%s", mgsd_last_error());
-            MGSD_TRY(raw_push(r, u, it, (double)r->n));
+            MGSD_TRY(raw_push(r, u, it, (double)r->n, NULL));
             items++;
         }
         i = j;
@@ -555,6 +590,9 @@ mgsd_status data_read(data_raw *r, const char *path, const void *mem, size_t mem
     } else if (fmt == 3) {
         r->format = "csv";
         st = read_csv(&lr, r, line, len);
+    } else if (r->n_value_fields > 0) {
+        st = mgsd_error(MGSD_ERR_CONFIG, "%s: val_interval needs a column '%s', and a sequence file has only users and items",
+                        lr.name, r->value_field[0]);
     } else {
         r->format = "seq";
         st = read_seq(&lr, r, line, len);
