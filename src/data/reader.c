@@ -323,7 +323,7 @@ typedef struct header_map {
 } header_map;
 
 /* Find the value-field columns by exact name (a ":type" suffix stripped) among the header
- * fields; a missing one is an error naming the columns there are. */
+ * fields; a missing one is an error naming it. */
 static mgsd_status find_value_columns(line_reader *lr, const data_raw *r, header_map *h, const char *what) {
     for (int k = 0; k < r->n_value_fields; k++) {
         h->cv[k] = SIZE_MAX;
