@@ -21,6 +21,7 @@ static void stats_usage(FILE *f) {
             "  --user_inter_num_interval=I       RecBole interval (default \"[5,inf)\"; \"\" = no filter)\n"
             "  --item_inter_num_interval=I       RecBole interval (default \"[5,inf)\")\n"
             "  --val_interval=F=I                keep rows whose column F lies in I first (RecBole val_interval), e.g. rating=[3,inf)\n"
+            "  --rm_dup_inter=none|first|last    repeated (user, item) pairs: keep all (default), the earliest or the latest\n"
             "  --MAX_ITEM_LIST_LENGTH=L          history length (default 50)\n"
             "  --json                            print one JSON object\n"
             "  --help                            this text\n");
@@ -47,6 +48,7 @@ int cli_cmd_stats(int argc, char **argv) {
         else if ((v = opt_value(a, "--user_inter_num_interval"))) opt.user_inter_num_interval = v;
         else if ((v = opt_value(a, "--item_inter_num_interval"))) opt.item_inter_num_interval = v;
         else if ((v = opt_value(a, "--val_interval"))) opt.val_interval = v;
+        else if ((v = opt_value(a, "--rm_dup_inter"))) opt.rm_dup_inter = v;
         else if ((v = opt_value(a, "--MAX_ITEM_LIST_LENGTH"))) {
             char *end;
             long L = strtol(v, &end, 10);

@@ -400,6 +400,64 @@ static void test_val_interval(void) {
     }
 }
 
+/* rm_dup_inter (RecBole _remove_duplication): one row per (user, item), the earliest or the
+ * latest in time order (ties in file order), before the other filters. */
+static void test_rm_dup_inter(void) {
+    const char *inter =
+        "user_id:token\titem_id:token\ttimestamp:float\n"
+        "u\ta\t5\n"
+        "u\tb\t1\n"
+        "u\ta\t2\n"
+        "u\tc\t3\n"
+        "u\ta\t9\n"
+        "v\ta\t4\n"
+        "v\ta\t4\n";
+    mgsd_data_options o = nofilter();
+    mgsd_dataset *ds = NULL;
+    CHECK_OK(load_str(&ds, inter, &o)); /* default: every row kept */
+    if (ds) {
+        CHECK_STR_EQ(seq_names(ds, "u"), "b a c a a");
+        mgsd_dataset_free(ds);
+    }
+    o.rm_dup_inter = "first";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_STR_EQ(seq_names(ds, "u"), "b a c"); /* a kept at time 2 */
+        CHECK_STR_EQ(seq_names(ds, "v"), "a");
+        const int64_t *src = mgsd_dataset_source_rows(ds);
+        const int64_t *offs = mgsd_dataset_user_offsets(ds);
+        int32_t v = mgsd_dataset_find_user(ds, "v"), u = mgsd_dataset_find_user(ds, "u");
+        CHECK_INT_EQ(src[offs[v]], 5); /* the tie goes to the earlier row of the file */
+        CHECK_INT_EQ(src[offs[u] + 1], 2);
+        mgsd_dataset_free(ds);
+    }
+    o.rm_dup_inter = "LAST";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_STR_EQ(seq_names(ds, "u"), "b c a"); /* a kept at time 9 */
+        const int64_t *src = mgsd_dataset_source_rows(ds);
+        CHECK_INT_EQ(src[mgsd_dataset_user_offsets(ds)[mgsd_dataset_find_user(ds, "v")]], 6);
+        mgsd_dataset_free(ds);
+    }
+    /* before the k-core filter: u has 3 distinct items, so a 4-core on users removes it */
+    o.rm_dup_inter = "first";
+    o.user_inter_num_interval = "[4,inf)";
+    CHECK_STATUS(load_str(&ds, inter, &o), MGSD_ERR_EMPTY);
+    o.user_inter_num_interval = "";
+    o.rm_dup_inter = "~"; /* YAML's null */
+    o.val_interval = "null";
+    CHECK_OK(load_str(&ds, inter, &o));
+    if (ds) {
+        CHECK_INT_EQ(mgsd_dataset_num_interactions(ds), 7);
+        mgsd_dataset_free(ds);
+    }
+    o.val_interval = NULL;
+    o.rm_dup_inter = "newest";
+    CHECK_STATUS(load_str(&ds, inter, &o), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "rm_dup_inter 'newest': expected none, first or last");
+    CHECK(ds == NULL);
+}
+
 static void test_intervals(void) {
     double lo[4], hi[4];
     int fl[4], n = 4;
@@ -500,6 +558,7 @@ int main(void) {
     test_token_lookup();
     test_kcore();
     test_val_interval();
+    test_rm_dup_inter();
     test_intervals();
     test_bad_input();
     return test_summary();

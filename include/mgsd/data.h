@@ -41,6 +41,10 @@ typedef struct mgsd_data_options {
      * "rating=[3,inf)", "rating=[4,5] timestamp=[0,1e9)". A row is kept when every field's
      * value is in one of its intervals. .inter and CSV files only. NULL or "": no filter. */
     const char *val_interval;
+    /* RecBole rm_dup_inter: NULL, "" or "none" keeps repeated (user, item) pairs; "first" /
+     * "last" keeps only the earliest / latest of each pair in time order (ties in file order).
+     * Runs first, before val_interval and k-core filtering, as in RecBole. */
+    const char *rm_dup_inter;
 } mgsd_data_options;
 
 /* Defaults: format "auto", both intervals "[5,inf)", max_item_list_length 50. */

@@ -29,6 +29,8 @@ static const mgsd_config_entry overall_defaults[] = {
     {"MAX_ITEM_LIST_LENGTH", I, "50", "longest history fed to the model; longer ones keep the newest items"},
     {"user_inter_num_interval", S, "[5,inf)", "k-core filter: keep users whose interaction count is in this interval"},
     {"item_inter_num_interval", S, "[5,inf)", "k-core filter: keep items whose interaction count is in this interval"},
+    {"rm_dup_inter", S, "None",
+     "repeated (user, item) pairs: None keeps them all (RecBole's default); first / last keeps the earliest / latest in time order, before any other filter"},
     {"val_interval", S, "",
      "keep only rows whose column values lie in the intervals, before k-core filtering (RecBole's val_interval; YAML: {rating: \"[3,inf)\"}, here rating=[3,inf), several fields separated by blanks); .inter and CSV files"},
     /* ---- training ---- */

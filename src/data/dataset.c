@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/core.h"
 #include "data/data_internal.h"
@@ -81,10 +82,15 @@ typedef struct interval_set {
     int flags[8];
 } interval_set;
 
+/* YAML's and RecBole's ways of writing "no value": "", "~", "null", "None". */
+static int is_none(const char *s) {
+    s = s ? skip_ws(s) : "";
+    return !*s || !strcmp(s, "~") || !strcasecmp(s, "null") || !strcasecmp(s, "none");
+}
+
 static mgsd_status intervals_load(interval_set *is, const char *s) {
     is->n = 0;
-    if (!s || !*skip_ws(s)) return MGSD_OK;
-    if (!strcmp(s, "None") || !strcmp(s, "none")) return MGSD_OK;
+    if (is_none(s)) return MGSD_OK;
     int n = 8;
     MGSD_TRY(mgsd_data_parse_intervals(s, is->lo, is->hi, is->flags, &n));
     is->n = n;
@@ -96,8 +102,7 @@ static mgsd_status intervals_load(interval_set *is, const char *s) {
  * the next "name=". */
 static mgsd_status value_filters_parse(const char *s, char (*names)[64], interval_set *sets, int *n_out) {
     int n = 0;
-    const char *p = s ? skip_ws(s) : "";
-    if (!strcmp(p, "None") || !strcmp(p, "none")) p = "";
+    const char *p = is_none(s) ? "" : skip_ws(s);
     while (*p) {
         const char *eq = strchr(p, '=');
         size_t nl = eq ? (size_t)(eq - p) : 0;
@@ -188,6 +193,53 @@ void mgsd_dataset_free(mgsd_dataset *ds) {
     mgsd_free(ds);
 }
 
+/* rm_dup_inter text: 0 keep all, 1 first, 2 last. */
+static mgsd_status dup_mode_parse(const char *s, int *mode) {
+    *mode = 0;
+    if (is_none(s)) return MGSD_OK;
+    if (!strcasecmp(s, "first")) *mode = 1;
+    else if (!strcasecmp(s, "last")) *mode = 2;
+    else return mgsd_error(MGSD_ERR_CONFIG, "rm_dup_inter '%s': expected none, first or last", s);
+    return MGSD_OK;
+}
+
+typedef struct dup_key {
+    int32_t user, item;
+    double ts;
+    int64_t row;
+} dup_key;
+
+static int dup_cmp(const void *a, const void *b) {
+    const dup_key *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    if (x->item != y->item) return x->item < y->item ? -1 : 1;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* RecBole _remove_duplication: of each (user, item) pair keep the row that comes first (mode
+ * 1) or last (2) in time order, ties in file order; the others are marked dead. */
+static mgsd_status remove_duplicates(const data_raw *r, int mode, uint8_t *alive, int64_t *n_alive) {
+    int64_t n = r->n;
+    dup_key *k = mgsd_malloc((size_t)n * sizeof *k);
+    if (!k) return MGSD_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++) k[i] = (dup_key){r->user[i], r->item[i], r->ts[i], i};
+    qsort(k, (size_t)n, sizeof *k, dup_cmp);
+    for (int64_t a = 0; a < n;) {
+        int64_t b = a + 1;
+        while (b < n && k[b].user == k[a].user && k[b].item == k[a].item) b++;
+        int64_t keep = mode == 1 ? k[a].row : k[b - 1].row;
+        for (int64_t i = a; i < b; i++)
+            if (k[i].row != keep && alive[k[i].row]) {
+                alive[k[i].row] = 0;
+                (*n_alive)--;
+            }
+        a = b;
+    }
+    mgsd_free(k);
+    return MGSD_OK;
+}
+
 static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, const interval_set *value_sets,
                                  const char *name, mgsd_dataset **out) {
     interval_set ui, ii;
@@ -211,10 +263,14 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
     }
     memset(alive, 1, (size_t)n);
 
-    /* RecBole _filter_by_field_value (val_interval) first, then _filter_by_inter_num: count
+    /* RecBole's order: _remove_duplication (rm_dup_inter), _filter_by_field_value
+     * (val_interval), then _filter_by_inter_num: count
      * on the current rows, ban users and items outside their intervals simultaneously, drop
      * their rows, repeat until stable. */
     int64_t n_alive = n;
+    int dup_mode;
+    if ((st = dup_mode_parse(opt->rm_dup_inter, &dup_mode)) != MGSD_OK) goto done;
+    if (dup_mode && (st = remove_duplicates(r, dup_mode, alive, &n_alive)) != MGSD_OK) goto done;
     for (int f = 0; f < r->n_value_fields; f++)
         for (int64_t k = 0; k < n; k++)
             if (alive[k] && !intervals_contain(&value_sets[f], r->values[f][k])) {

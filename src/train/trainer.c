@@ -101,6 +101,7 @@ mgsd_status trainer_data_options(const mgsd_config *cfg, mgsd_data_options *o) {
     MGSD_TRY(mgsd_config_get_str(cfg, "user_inter_num_interval", &o->user_inter_num_interval));
     MGSD_TRY(mgsd_config_get_str(cfg, "item_inter_num_interval", &o->item_inter_num_interval));
     MGSD_TRY(mgsd_config_get_str(cfg, "val_interval", &o->val_interval));
+    MGSD_TRY(mgsd_config_get_str(cfg, "rm_dup_inter", &o->rm_dup_inter));
     MGSD_TRY(mgsd_config_get_int(cfg, "MAX_ITEM_LIST_LENGTH", &o->max_item_list_length));
     if (o->max_item_list_length <= 0)
         return mgsd_error(MGSD_ERR_CONFIG, "config key 'MAX_ITEM_LIST_LENGTH' must be positive, got %d",
