@@ -108,10 +108,11 @@ int cli_cmd_stats(int argc, char **argv) {
         cJSON_Delete(o);
     } else {
         printf("dataset            %s (%s)\n", path, mgsd_dataset_format(ds));
-        printf("filters            user_inter_num_interval=%s item_inter_num_interval=%s%s%s\n",
+        printf("filters            user_inter_num_interval=%s item_inter_num_interval=%s%s%s%s%s\n",
                opt.user_inter_num_interval ? opt.user_inter_num_interval : "",
                opt.item_inter_num_interval ? opt.item_inter_num_interval : "", opt.val_interval ? " val_interval=" : "",
-               opt.val_interval ? opt.val_interval : "");
+               opt.val_interval ? opt.val_interval : "", opt.rm_dup_inter ? " rm_dup_inter=" : "",
+               opt.rm_dup_inter ? opt.rm_dup_inter : "");
         printf("rows read          %lld\n", (long long)s.rows_read);
         printf("users              %d\n", (int)s.users);
         printf("items              %d (+1 padding id)\n", (int)s.items);

@@ -240,7 +240,8 @@ static mgsd_status remove_duplicates(const data_raw *r, int mode, uint8_t *alive
     return MGSD_OK;
 }
 
-static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, const interval_set *value_sets,
+/* dup_mode and value_sets: rm_dup_inter and val_interval, parsed before the file is read. */
+static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, int dup_mode, const interval_set *value_sets,
                                  const char *name, mgsd_dataset **out) {
     interval_set ui, ii;
     MGSD_TRY(intervals_load(&ui, opt->user_inter_num_interval));
@@ -268,8 +269,6 @@ static mgsd_status build_dataset(data_raw *r, const mgsd_data_options *opt, cons
      * on the current rows, ban users and items outside their intervals simultaneously, drop
      * their rows, repeat until stable. */
     int64_t n_alive = n;
-    int dup_mode;
-    if ((st = dup_mode_parse(opt->rm_dup_inter, &dup_mode)) != MGSD_OK) goto done;
     if (dup_mode && (st = remove_duplicates(r, dup_mode, alive, &n_alive)) != MGSD_OK) goto done;
     for (int f = 0; f < r->n_value_fields; f++)
         for (int64_t k = 0; k < n; k++)
@@ -429,13 +428,15 @@ static mgsd_status load_common(mgsd_dataset **out, const char *path, const void 
     char fields[DATA_MAX_VALUE_FIELDS][64];
     interval_set sets[DATA_MAX_VALUE_FIELDS];
     int nf = 0;
+    int dup_mode;
+    MGSD_TRY(dup_mode_parse(opt->rm_dup_inter, &dup_mode));
     MGSD_TRY(value_filters_parse(opt->val_interval, fields, sets, &nf));
     data_raw r;
     data_raw_init(&r);
     r.n_value_fields = nf;
     for (int k = 0; k < nf; k++) r.value_field[k] = fields[k];
     mgsd_status st = data_read(&r, path, mem, size, name, opt->format);
-    if (st == MGSD_OK) st = build_dataset(&r, opt, sets, name ? name : path ? path : "<memory>", out);
+    if (st == MGSD_OK) st = build_dataset(&r, opt, dup_mode, sets, name ? name : path ? path : "<memory>", out);
     data_raw_free(&r);
     return st;
 }
