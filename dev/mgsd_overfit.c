@@ -2,9 +2,8 @@
  * successive training batches (or one fixed batch with FIXED=1) and prints the four loss
  * terms and the gradient norm every 20 steps. Config keys come as KEY VALUE pairs.
  *
- * build: gcc -O2 -fopenmp -Iinclude -Isrc dev/mgsd_overfit.c build/libmgsd.a -o /tmp/overfit \
- *          $(pkg-config --libs yaml-0.1 libcjson) -ldnnl -lm
- * run:   /tmp/overfit DATASET [key value ...], e.g. sub_model SASRec use_aux false
+ * build: part of `make build` (build/mgsd_overfit)
+ * run:   build/mgsd_overfit DATASET [key value ...], e.g. sub_model SASRec use_aux false
  * env:   STEPS=N (default 400), FIXED=1 (one batch), RESET_AT=S (zero Adam's moments at step S),
  *        VDUMP=S (print sqrt(mean v) of every parameter tensor at step S) */
 #include <stdio.h>
