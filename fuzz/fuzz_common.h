@@ -9,15 +9,20 @@
 
 #include "mgsd/data.h"
 
-static void fuzz_dataset(const uint8_t *data, size_t size, const char *format) {
-    /* The first byte picks the filter strength so k-core iteration is exercised too. */
+/* val_interval: NULL, or RecBole's value filter (fuzz_filters.c). */
+static inline void fuzz_dataset_filtered(const uint8_t *data, size_t size, const char *format, const char *val_interval) {
+    /* The first byte picks the filter strength so k-core iteration is exercised too, and
+     * the duplicate removal. */
     static const char *const intervals[4] = {"", "[2,inf)", "[1,3]", "(0,2];[4,inf)"};
+    static const char *const dups[4] = {NULL, "none", "first", "last"};
     mgsd_data_options o;
     mgsd_data_options_default(&o);
     o.format = format;
+    o.val_interval = val_interval;
     if (size > 0) {
         o.user_inter_num_interval = intervals[data[0] & 3];
         o.item_inter_num_interval = intervals[(data[0] >> 2) & 3];
+        o.rm_dup_inter = dups[(data[0] >> 4) & 3];
     }
     o.max_item_list_length = 4;
     mgsd_dataset *ds = NULL;
@@ -48,6 +53,10 @@ static void fuzz_dataset(const uint8_t *data, size_t size, const char *format) {
         mgsd_batch_free(&b);
     }
     mgsd_dataset_free(ds);
+}
+
+static inline void fuzz_dataset(const uint8_t *data, size_t size, const char *format) {
+    fuzz_dataset_filtered(data, size, format, NULL);
 }
 
 #endif

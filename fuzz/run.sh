@@ -8,12 +8,27 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 B="$ROOT/build-fuzz"
 cmake -S "$ROOT" -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DMGSD_FUZZ=ON -DMGSD_BLAS=ON \
       -DMGSD_NATIVE=OFF >/dev/null
-cmake --build "$B" -j2 --target fuzz_inter fuzz_seq fuzz_csv fuzz_auto
+cmake --build "$B" -j2 --target fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config
 status=0
-for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto; do
+for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config; do
   C="$B/corpus/$t"
   mkdir -p "$C"
-  cp -n "$ROOT"/tests/fixtures/data/* "$C"/ 2>/dev/null || true
+  case $t in
+    fuzz_config)   # first byte: the model; then a YAML file
+      i=0
+      for f in "$ROOT"/tests/fixtures/config/*.yaml "$ROOT"/bench/configs/*.yaml; do
+        { printf "\\x0$((i % 4))"; cat "$f"; } > "$C/seed-$(basename "$f")"; i=$((i + 1))
+      done
+      printf '\x03clip_grad_norm: {max_norm: 5.0, norm_type: 2}\neval_args:\n  split: {LS: valid_and_test}\n  mode: uni100\nval_interval: {rating: "[3,inf)"}\nrm_dup_inter: first\n' \
+        > "$C/seed-recbole.yaml"
+      printf '\x80mgsd-config 1\nseed\tint\t0\tdefaults: overall\t2020\nlr\tfloat\t2\ta.yaml:3\t0.001\nflag\tbool\t3\tcommand line\ttrue\nname\tstr\t1\tmodel\ta\\,b\\tc\ntopk\tint_list\t0\t\t3:5,10,20\nm\tstr_list\t0\t\t2:hit,\\,x\n' \
+        > "$C/seed-text-form" ;;
+    fuzz_filters)  # first line: the val_interval setting; then an .inter file
+      for f in "$ROOT"/tests/fixtures/data/*.inter; do
+        { echo 'rating=[4,inf) timestamp=(0,25]'; cat "$f"; } > "$C/seed-$(basename "$f")"
+      done ;;
+    *) cp -n "$ROOT"/tests/fixtures/data/* "$C"/ 2>/dev/null || true ;;
+  esac
   log="$B/$t.log"
   if "$B/$t" -artifact_prefix="$B/$t-" -print_final_stats=1 -max_total_time="$SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 "$C" >"$log" 2>&1; then
     execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || true)

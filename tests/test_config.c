@@ -290,6 +290,13 @@ static void check_recbole_mappings(void) {
         {"neg_sampling: {uniform: 5}\n", "b.yml:1: neg_sampling: mgsd's BPR loss draws one uniform negative", MGSD_ERR_CONFIG},
         {"val_interval: {rating: {x: 1}}\n", "b.yml:1: val_interval: 'rating.x' is not a field name", MGSD_ERR_CONFIG},
         {"x: {a: {b: {c: {d: {e: {f: {g: {h: {i: 1}}}}}}}}}\n", "b.yml:1: mapping nested deeper than 8 levels", MGSD_ERR_PARSE},
+        /* keys that are not scalars (fuzz_config found the first one reading pairs[-1]) */
+        {"{{{{", "b.yml:1: a key must be a plain value, not a mapping", MGSD_ERR_PARSE},
+        {"{{a: 1}: 2}\n", "b.yml:1: a key must be a plain value, not a mapping", MGSD_ERR_PARSE},
+        {"{[a]: 2}\n", "b.yml:1: a key must be a plain value, not a list", MGSD_ERR_PARSE},
+        {"seed: 1\n? {a: 1}\n: 2\n", "b.yml:2: a key must be a plain value, not a mapping", MGSD_ERR_PARSE},
+        {"eval_args: {{mode: full}: 1}\n", "b.yml:1: a key must be a plain value, not a mapping", MGSD_ERR_PARSE},
+        {"eval_args: {[a, b]: 1}\n", "b.yml:1: a key must be a plain value, not a list", MGSD_ERR_PARSE},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         CHECK_STATUS(mgsd_config_load_yaml_string(c, "b.yml", bad[k].yaml, strlen(bad[k].yaml)), bad[k].st);

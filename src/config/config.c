@@ -567,6 +567,8 @@ static mgsd_status nested_event(yaml_nested *ns, const yaml_event_t *ev, cfg_raw
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT:
         if (ns->in_list || ns->skip) ns->skip++;
+        else if (ns->expect_key[d]) return mgsd_error(MGSD_ERR_PARSE, "%s:%zu: a key must be a plain value, not a %s", name, line,
+                                                     ev->type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping");
         else if (ev->type == YAML_SEQUENCE_START_EVENT) {
             ns->in_list = 1;
             ns->list_len = (size_t)snprintf(ns->list, sizeof ns->list, "[");
@@ -655,6 +657,7 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
             break;
         case YAML_MAPPING_START_EVENT:
             if (state == 0) state = 1;
+            else if (state == 1) st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: a key must be a plain value, not a mapping", name, line);
             else if (state == 2) {
                 pairs[n - 1].raw.kind = 2;
                 state = 4;
@@ -668,6 +671,7 @@ static mgsd_status yaml_collect(const char *name, const char *text, size_t len, 
         case YAML_SEQUENCE_START_EVENT:
             if (state == 2) { pairs[n - 1].raw.kind = 1; state = 3; }
             else if (state == 3) st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: key '%s': nested lists are not supported", name, line, pairs[n - 1].key);
+            else if (state == 1) st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: a key must be a plain value, not a list", name, line);
             else st = mgsd_error(MGSD_ERR_PARSE, "%s:%zu: expected a mapping of keys to values", name, line);
             break;
         case YAML_SEQUENCE_END_EVENT:
