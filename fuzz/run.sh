@@ -8,9 +8,9 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 B="$ROOT/build-fuzz"
 cmake -S "$ROOT" -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DMGSD_FUZZ=ON -DMGSD_BLAS=ON \
       -DMGSD_NATIVE=OFF >/dev/null
-cmake --build "$B" -j2 --target fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config
+cmake --build "$B" -j2 --target fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ckpt
 status=0
-for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config; do
+for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ckpt; do
   C="$B/corpus/$t"
   mkdir -p "$C"
   case $t in
@@ -27,6 +27,10 @@ for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config; do
       for f in "$ROOT"/tests/fixtures/data/*.inter; do
         { echo 'rating=[4,inf) timestamp=(0,25]'; cat "$f"; } > "$C/seed-$(basename "$f")"
       done ;;
+    fuzz_ckpt)     # 0x00 + a checkpoint file, or 0x01 + section payloads separated by 0xFF
+      printf '\x00MGSDCKPT\x01\x00\x00\x00\x00\x00\x00\x00' > "$C/seed-empty"
+      printf '\x01SASRec\xffmgsd-config 1\nseed\tint\t0\tdefaults: overall\t2020\n\xffmgsd-dataset 1\nx.inter\n2 1\na\nb\nu1\n\xff\x00\x00\x00\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00' \
+        > "$C/seed-sections" ;;
     *) cp -n "$ROOT"/tests/fixtures/data/* "$C"/ 2>/dev/null || true ;;
   esac
   log="$B/$t.log"

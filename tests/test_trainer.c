@@ -14,6 +14,7 @@
 #include "mgsd/eval.h"
 #include "model/model.h"
 #include "test_util.h"
+#include "train/checkpoint.h"
 #include "train/model_io.h"
 #include "train/trainer.h"
 
@@ -460,11 +461,38 @@ static void test_roundtrip(const mgsd_dataset *ds) {
     f = fopen(trunc, "wb");
     fwrite(buf, 1, (size_t)(n - 100), f);
     fclose(f);
+    /* The same bytes from memory open as the file does; truncated ones fail the same way. */
+    CHECK_OK(model_io_open_buffer(&ck, "mem.ckpt", buf, (uint64_t)n));
+    CHECK_STR_EQ(ck.model_name, "TestPool");
+    CHECK_INT_EQ(ck.n_items, mgsd_dataset_num_items(ds));
+    CHECK_STR_EQ(ck.user_names[3], mgsd_dataset_user_name(ds, 3));
+    model_io_close(&ck);
+    CHECK_STATUS(model_io_open_buffer(&ck, "mem.ckpt", buf, (uint64_t)(n - 100)), MGSD_ERR_FORMAT);
+    CHECK_CONTAINS(mgsd_last_error(), "mem.ckpt: truncated");
     free(buf);
     CHECK_STATUS(model_io_open(&ck, trunc), MGSD_ERR_FORMAT);
     CHECK_CONTAINS(mgsd_last_error(), "truncated");
     CHECK_CONTAINS(mgsd_last_error(), "trunc.ckpt");
     CHECK_STATUS(model_io_open(&ck, "/nonexistent/x.ckpt"), MGSD_ERR_IO);
+
+    /* A dataset section counting more names than it has bytes is malformed (not a huge
+     * allocation, not an overflow of the item count). */
+    static const char *const bad_counts[] = {"2147483647 0\n", "0 2147483647\n", "3 1\na\nb\nc\n", "-1 0\n"};
+    for (size_t k = 0; k < sizeof bad_counts / sizeof bad_counts[0]; k++) {
+        char bad[128], text[256];
+        snprintf(bad, sizeof bad, "%s/bad-dataset.ckpt", dir);
+        int len = snprintf(text, sizeof text, "mgsd-dataset 1\nx.inter\n%s", bad_counts[k]);
+        ckpt_writer w;
+        CHECK_OK(ckpt_writer_begin(&w, bad));
+        CHECK_OK(ckpt_writer_add(&w, "model", "TestPool", 8));
+        CHECK_OK(ckpt_writer_add(&w, "config", "mgsd-config 1\n", 14));
+        CHECK_OK(ckpt_writer_add(&w, "dataset", text, (uint64_t)len));
+        CHECK_OK(ckpt_writer_add(&w, "params", "\0\0\0\0", 4));
+        CHECK_OK(ckpt_writer_add(&w, "params_layout", "\0\0\0\0\0\0\0\0", 8));
+        CHECK_OK(ckpt_writer_commit(&w));
+        CHECK_STATUS(model_io_open(&ck, bad), MGSD_ERR_FORMAT);
+        CHECK_CONTAINS(mgsd_last_error(), "bad-dataset.ckpt: section 'dataset' is malformed");
+    }
 
     ag_tape_free(&tape);
     tm_free(m2);

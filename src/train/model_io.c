@@ -1,6 +1,7 @@
 /* Model checkpoints (see model_io.h and docs/checkpoint.md). */
 #include "train/model_io.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,10 @@ static mgsd_status parse_dataset(model_io_ckpt *ck, const char *data, uint64_t l
     ck->data_path = mgsd_strdup(line);
     if (!ck->data_path) return MGSD_ERR_NOMEM;
     line = next_line(&p, end);
-    if (!line || sscanf(line, "%d %d", &ni, &nu) != 2 || ni < 0 || nu < 0) goto bad;
+    /* every name takes at least its newline, which bounds the counts by the section */
+    if (!line || sscanf(line, "%d %d", &ni, &nu) != 2 || ni < 0 || nu < 0 || ni == INT_MAX ||
+        (uint64_t)ni + (uint64_t)nu > len)
+        goto bad;
     ck->n_items = ni + 1;
     ck->n_users = nu;
     ck->item_names = mgsd_calloc((size_t)ck->n_items, sizeof(char *));
@@ -109,10 +113,8 @@ bad:
     return mgsd_error(MGSD_ERR_FORMAT, "%s: section 'dataset' is malformed", path);
 }
 
-mgsd_status model_io_open(model_io_ckpt *ck, const char *path) {
-    MGSD_CHECK_ARG(ck && path);
-    memset(ck, 0, sizeof *ck);
-    MGSD_TRY(ckpt_reader_open(&ck->r, path));
+/* The sections every checkpoint has, read from the opened ck->r. */
+static mgsd_status open_sections(model_io_ckpt *ck) {
     const void *d;
     uint64_t n;
     mgsd_status st = ckpt_reader_find(&ck->r, "model", &d, &n);
@@ -135,6 +137,20 @@ mgsd_status model_io_open(model_io_ckpt *ck, const char *path) {
         return st;
     }
     return MGSD_OK;
+}
+
+mgsd_status model_io_open(model_io_ckpt *ck, const char *path) {
+    MGSD_CHECK_ARG(ck && path);
+    memset(ck, 0, sizeof *ck);
+    MGSD_TRY(ckpt_reader_open(&ck->r, path));
+    return open_sections(ck);
+}
+
+mgsd_status model_io_open_buffer(model_io_ckpt *ck, const char *name, const void *bytes, uint64_t size) {
+    MGSD_CHECK_ARG(ck && name && (bytes || size == 0));
+    memset(ck, 0, sizeof *ck);
+    MGSD_TRY(ckpt_reader_open_buffer(&ck->r, name, bytes, size));
+    return open_sections(ck);
 }
 
 mgsd_status model_io_load_values(const model_io_ckpt *ck, const char *section, mgsd_params *p) {

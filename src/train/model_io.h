@@ -67,6 +67,8 @@ typedef struct model_io_ckpt {
 /* Open and verify a checkpoint; checks that model, config, dataset and params exist.
  * Errors name the file (truncated / corrupt / missing section). On error *ck is zeroed. */
 mgsd_status model_io_open(model_io_ckpt *ck, const char *path);
+/* Same from bytes in memory (copied); `name` stands for the file in messages. */
+mgsd_status model_io_open_buffer(model_io_ckpt *ck, const char *name, const void *bytes, uint64_t size);
 void model_io_close(model_io_ckpt *ck);
 
 /* Load the values of section `section` ("params" or "best_params") into p; a layout
