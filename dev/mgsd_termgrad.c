@@ -3,8 +3,9 @@
  * - per loss term (weighted as in the total: 1, gamma, zeta, eta) the gradient norm it sends
  *   to each parameter group, and the clipped total's norms;
  * - the signal at the sequence encoder's input: the item-specific part of map(E) (sd of its
- *   rows around their mean), their mean row (the item-independent part) and the
- *   position-specific part of the position table (sd of its rows);
+ *   rows around their mean; E itself with mgp=none or gaussian, whose gate depends on the
+ *   target), their mean row (the item-independent part) and the position-specific part of
+ *   the position table (sd of its rows);
  * - how user-specific the scores of the batch are (evaluation mode): the sd across users of
  *   the centred score vectors next to the sd over items of the mean score vector.
  * Each term's gradient comes from its own forward pass replayed with the same random stream.
