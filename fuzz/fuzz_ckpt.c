@@ -3,7 +3,9 @@
  * (docs/checkpoint.md). Odd: the rest, split at 0xFF bytes, is the payload of the sections
  * model, config, dataset, params and params_layout, packed here into a container with valid
  * checksums, so that what the sections say is read as well: the model name, the config text
- * form and the dataset's id maps. Errors are expected; crashes and sanitizer reports are bugs. */
+ * form and the dataset's id maps. (ckpt_writer writes files only; a file per run would be
+ * slow, so pack() builds the version-1 layout of docs/checkpoint.md in memory.) Errors are
+ * expected; crashes and sanitizer reports are bugs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
