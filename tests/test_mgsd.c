@@ -369,17 +369,21 @@ static void test_behaviour(void) {
     mgsd_config_free(c);
 }
 
+/* L2 norm of the gradient of every parameter whose name starts with prefix. */
+static double param_grad_norm(mgsd_model *m, const char *prefix) {
+    double s = 0;
+    size_t n = strlen(prefix);
+    for (int i = 0; i < m->params.count; i++) {
+        if (strncmp(m->params.names[i], prefix, n) != 0) continue;
+        const mgsd_tensor *pt = &m->params.tensors[i];
+        for (int64_t j = 0; j < pt->n; j++) s += (double)pt->grad[j] * pt->grad[j];
+    }
+    return sqrt(s);
+}
+
 /* Stabilising options: cl_weight_grad=false keeps the forward values and changes only the
  * gradient reaching the discriminator; cl_warmup_steps zeroes the contrastive terms' weight
  * for the first N global steps; straight_through=false equals mgsd_set_detach_flags. */
-static double fc2_grad_norm(mgsd_model *m) {
-    mgsd_tensor *w;
-    if (params_find(&m->params, "multiattention_2_noise_scores_fc2.weight", &w) != MGSD_OK) return NAN;
-    double s2 = 0;
-    for (int64_t i = 0; i < w->n; i++) s2 += (double)w->grad[i] * w->grad[i];
-    return sqrt(s2);
-}
-
 static void test_stabilisers(void) {
     mgsd_tape t;
     CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
@@ -392,7 +396,7 @@ static void test_stabilisers(void) {
         mgsd_model m;
         CHECK_OK(make_model(&m, c, 3));
         val[v] = eval_term(&m, &t, &b, 2, 1);
-        gn[v] = fc2_grad_norm(&m);
+        gn[v] = param_grad_norm(&m, "multiattention_2_noise_scores_fc2.weight");
         free_model(&m);
         mgsd_config_free(c);
     }
@@ -514,8 +518,52 @@ static void test_sub_model_init(void) {
     }
 }
 
+/* sub_model_input=embeddings: the sub-model reads E[S], so with every MGSD part off L_rec
+ * sends no gradient into the shared sequence encoder (it does with the reference's G); the
+ * total passes the gradient check; an unknown value is a configuration error. */
+static void test_sub_model_input(void) {
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    mgsd_batch b;
+    make_batch(&b);
+    for (int raw = 0; raw < 2; raw++) {
+        const char *kv[] = {"sub_model", "SASRec", "sub_model_input", raw ? "embeddings" : "encoded",
+                            "use_aux", "false", "use_item_denoise", "false", "use_interest_denoise", "false"};
+        mgsd_config *c = make_config(kv, 10);
+        mgsd_model m;
+        CHECK_OK(make_model(&m, c, 3));
+        CHECK(isfinite(eval_term(&m, &t, &b, 0, 1)));
+        double enc = param_grad_norm(&m, "raw_gaussian_kernel_transformer_encoder.");
+        double emb = param_grad_norm(&m, "sub_model.item_embedding.weight");
+        if (raw) CHECK(enc == 0.0);
+        else CHECK(enc > 1e-6);
+        CHECK(emb > 1e-6);
+        free_model(&m);
+        mgsd_config_free(c);
+    }
+    const char *kv[] = {"sub_model", "SASRec", "sub_model_input", "embeddings"};
+    mgsd_config *c = make_config(kv, 4);
+    mgsd_model m;
+    CHECK_OK(make_model(&m, c, 3));
+    mgsd_set_detach_flags(&m, 1);
+    printf("gradient checks, sub_model_input=embeddings\n");
+    check_term(&m, &t, &b, 0, "L_rec");
+    check_term(&m, &t, &b, 4, "total");
+    free_model(&m);
+    mgsd_config_free(c);
+    const char *bad[] = {"sub_model_input", "raw"};
+    c = make_config(bad, 2);
+    CHECK(make_model(&m, c, 3) == MGSD_ERR_CONFIG);
+    CHECK(strstr(mgsd_last_error(), "sub_model_input='raw'") != NULL);
+    free_model(&m);
+    mgsd_config_free(c);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+}
+
 int main(void) {
     test_sub_model_init();
+    test_sub_model_input();
     test_augment();
     test_stabilisers();
     test_behaviour();

@@ -11,7 +11,7 @@
  *   c  = softmax(relu(Wi1 dropout(G) + bi1) Q^T); w = mean_i c_i
  *   a  = softmax(Wa [k; t; k - t; k * t]), k = Wk dropout(LN(Q)), t = dropout(E[y]);
  *   f  = gumbel_st(a)[:, 0]  (>= 1 selected per row)
- *   s  = SubModel(G);  u_item = TrmItem(dropout(p0 * G[kept] + P), causal)[last];
+ *   s  = SubModel(G)  (sub_model_input=embeddings: SubModel(X~));  u_item = TrmItem(dropout(p0 * G[kept] + P), causal)[last];
  *   u_int = sum_k w_k f_k Q_k;  u = s + u_item + u_int;  scores = u E[:N]^T
  *   L = CE(scores, y) + gamma L_aux + zeta L_item + eta L_int
  * with L_aux computed on a copy of the batch with t random items inserted (labels known). */
@@ -70,6 +70,9 @@ static const mgsd_config_entry mgsd_defaults[] = {
     {"eval_sampling", MGSD_CONFIG_STR, "deterministic",
      "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
     {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference; its discriminator calls every item clean on Beauty) | logits (a working noise discriminator, docs/mgsd.md)"},
+    {"sub_model_input", MGSD_CONFIG_STR, "encoded",
+     "what the sub-model reads: encoded (G, the shared encoder's output: reference) | embeddings (the raw item "
+     "embeddings E[S], as the sub-model trained alone reads them; docs/mgsd.md)"},
     {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
     {"lr_schedule", MGSD_CONFIG_STR, "epoch_linear", "learning-rate schedule (reference: epoch_linear with warm_up_ratio 0, i.e. lr x (T - e) / T at epoch e)"},
     {"weight_init", MGSD_CONFIG_STR, "xavier_normal",
@@ -89,6 +92,7 @@ typedef struct mgsd_impl {
     int64_t cl_warmup;   /* contrastive terms off for global steps < cl_warmup */
     int64_t step;        /* global step, from on_step */
     double last_terms[4];  /* unweighted L_rec, L_aux, L_item, L_int of the last loss() */
+    int sub_raw;         /* sub-model reads E[S] instead of G (sub_model_input=embeddings) */
     int anneal_g, anneal_c, use_aux, use_item, use_int, weighted, sample_eval, gumbel_logits, aux_bce;
     mgp_kind mgp;
     float mu[32], sigma[32];
@@ -150,6 +154,7 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     const char *mgp = cfg_str(cfg, "mgp", &st), *aux = cfg_str(cfg, "aux_loss", &st);
     const char *es = cfg_str(cfg, "eval_sampling", &st), *gi = cfg_str(cfg, "gumbel_input", &st);
     const char *subname = cfg_str(cfg, "sub_model", &st);
+    const char *subin = cfg_str(cfg, "sub_model_input", &st);
     const char *winit = cfg_str(cfg, "weight_init", &st);
     float init_std = cfg_float(cfg, "initializer_range", &st);
     int enc_layers = cfg_int(cfg, "transformer_encoder_layers", &st);
@@ -177,6 +182,9 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     if (!strcmp(gi, "probs")) im->gumbel_logits = 0;
     else if (!strcmp(gi, "logits")) im->gumbel_logits = 1;
     else return mgsd_error(MGSD_ERR_CONFIG, "gumbel_input='%s' (expected probs or logits)", gi);
+    if (!strcmp(subin, "encoded")) im->sub_raw = 0;
+    else if (!strcmp(subin, "embeddings")) im->sub_raw = 1;
+    else return mgsd_error(MGSD_ERR_CONFIG, "sub_model_input='%s' (expected encoded or embeddings)", subin);
     if (im->mgp == MGP_GAUSSIAN) {
         int k = im->n_gauss;
         if (k < 2 || k > 32) return mgsd_error(MGSD_ERR_CONFIG, "gaussian_kernel_num=%d outside 2..32", k);
@@ -408,8 +416,8 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     o->logits = logits;
     o->h = hard_select(m, t, pr, logits, b->offs, B, 1);
 
-    /* sub-model sequence vector */
-    mgsd_tensor *u = backbone_forward(&im->sub, t, P, G, &ix.s, ix.pos);
+    /* sub-model sequence vector: on G (reference) or on E[S] as the sub-model alone */
+    mgsd_tensor *u = backbone_forward(&im->sub, t, P, im->sub_raw ? o->xraw : G, &ix.s, ix.pos);
 
     /* item granularity: compact kept tokens, weight by p0, own causal encoder */
     if (im->use_item && o->h) {
