@@ -183,8 +183,9 @@ static mgsd_status demo_detection(demo_model *d, const mgsd_dataset *ds, const m
 
 /* The default synthetic data -> SASRec and MGSD with its default BERT4Rec sub-model (hidden
  * 32, L 20, `epochs` each: 20 unless --epochs says otherwise). MGSD runs with the
- * contrastive terms off and normal init: on this data the reference losses collapse the
- * discriminator (docs/mgsd.md, "Training dynamics"). */
+ * contrastive terms off and normal init (on this data the reference losses collapse the
+ * discriminator: docs/mgsd.md, "Training dynamics"), its sub-model reading the raw
+ * embeddings (sub_model_input=embeddings: it ranks like SASRec then, not below it). */
 static int demo_main(int epochs) {
     char ep[32];
     snprintf(ep, sizeof ep, "--epochs=%d", epochs);
@@ -192,7 +193,7 @@ static int demo_main(int epochs) {
                         "--train_batch_size=256", "--eval_batch_size=1000"};
     char *mgsd_args[] = {ep, "--MAX_ITEM_LIST_LENGTH=20", "--embedding_size=32", "--inner_size=32",
                          "--transformer_encoder_dim_feedforward=64", "--reweight_loss_zeta=0", "--reweight_loss_eta=0",
-                         "--weight_init=normal", "--train_batch_size=256", "--eval_batch_size=1000"};
+                         "--sub_model_input=embeddings", "--weight_init=normal", "--train_batch_size=256", "--eval_batch_size=1000"};
     mgsd_synth_options so;
     mgsd_synth_options_default(&so);
     mgsd_synth syn;
