@@ -11,7 +11,8 @@
  *   c  = softmax(relu(Wi1 dropout(G) + bi1) Q^T); w = mean_i c_i
  *   a  = softmax(Wa [k; t; k - t; k * t]), k = Wk dropout(LN(Q)), t = dropout(E[y]);
  *   f  = gumbel_st(a)[:, 0]  (>= 1 selected per row)
- *   s  = SubModel(G)  (sub_model_input=embeddings: SubModel(X~));  u_item = TrmItem(dropout(p0 * G[kept] + P), causal)[last];
+ *   s  = SubModel(G)  (sub_model_input=embeddings: SubModel(X~));
+ *   u_item = TrmItem(dropout(p0 * G[kept] + P), causal)[last];
  *   u_int = sum_k w_k f_k Q_k;  u = s + u_item + u_int;  scores = u E[:N]^T
  *   L = CE(scores, y) + gamma L_aux + zeta L_item + eta L_int
  * with L_aux computed on a copy of the batch with t random items inserted (labels known). */
