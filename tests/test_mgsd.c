@@ -526,33 +526,46 @@ static void test_sub_model_input(void) {
     CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
     mgsd_batch b;
     make_batch(&b);
-    for (int raw = 0; raw < 2; raw++) {
-        const char *kv[] = {"sub_model", "SASRec", "sub_model_input", raw ? "embeddings" : "encoded",
-                            "use_aux", "false", "use_item_denoise", "false", "use_interest_denoise", "false"};
-        mgsd_config *c = make_config(kv, 10);
+    /* With every MGSD part off, L_rec reaches the shared encoder through G (encoded), not at
+     * all (embeddings), or only through the keep flags' straight-through gradient (denoised:
+     * none once the flags are constants). */
+    static const char *const modes[3] = {"encoded", "embeddings", "denoised"};
+    for (int mode = 0; mode < 3; mode++)
+        for (int detach = 0; detach < 2; detach++) {
+            const char *kv[] = {"sub_model", "SASRec", "sub_model_input", modes[mode],
+                                "use_aux", "false", "use_item_denoise", "false", "use_interest_denoise", "false"};
+            mgsd_config *c = make_config(kv, 10);
+            mgsd_model m;
+            CHECK_OK(make_model(&m, c, 3));
+            mgsd_set_detach_flags(&m, detach);
+            CHECK(isfinite(eval_term(&m, &t, &b, 0, 1)));
+            double enc = param_grad_norm(&m, "raw_gaussian_kernel_transformer_encoder.");
+            double disc = param_grad_norm(&m, "multiattention_2_noise_scores_fc2");
+            double emb = param_grad_norm(&m, "sub_model.item_embedding.weight");
+            int reaches = mode == 0 || (mode == 2 && !detach);
+            if (reaches) CHECK(enc > 1e-6);
+            else CHECK(enc == 0.0);
+            if (mode == 2 && !detach) CHECK(disc > 1e-6);
+            else CHECK(disc == 0.0);
+            CHECK(emb > 1e-6);
+            free_model(&m);
+            mgsd_config_free(c);
+        }
+    for (int mode = 1; mode < 3; mode++) {
+        const char *kv[] = {"sub_model", "SASRec", "sub_model_input", modes[mode]};
+        mgsd_config *c = make_config(kv, 4);
         mgsd_model m;
         CHECK_OK(make_model(&m, c, 3));
-        CHECK(isfinite(eval_term(&m, &t, &b, 0, 1)));
-        double enc = param_grad_norm(&m, "raw_gaussian_kernel_transformer_encoder.");
-        double emb = param_grad_norm(&m, "sub_model.item_embedding.weight");
-        if (raw) CHECK(enc == 0.0);
-        else CHECK(enc > 1e-6);
-        CHECK(emb > 1e-6);
+        mgsd_set_detach_flags(&m, 1);
+        printf("gradient checks, sub_model_input=%s\n", modes[mode]);
+        check_term(&m, &t, &b, 0, "L_rec");
+        check_term(&m, &t, &b, 4, "total");
         free_model(&m);
         mgsd_config_free(c);
     }
-    const char *kv[] = {"sub_model", "SASRec", "sub_model_input", "embeddings"};
-    mgsd_config *c = make_config(kv, 4);
     mgsd_model m;
-    CHECK_OK(make_model(&m, c, 3));
-    mgsd_set_detach_flags(&m, 1);
-    printf("gradient checks, sub_model_input=embeddings\n");
-    check_term(&m, &t, &b, 0, "L_rec");
-    check_term(&m, &t, &b, 4, "total");
-    free_model(&m);
-    mgsd_config_free(c);
     const char *bad[] = {"sub_model_input", "raw"};
-    c = make_config(bad, 2);
+    mgsd_config *c = make_config(bad, 2);
     CHECK(make_model(&m, c, 3) == MGSD_ERR_CONFIG);
     CHECK(strstr(mgsd_last_error(), "sub_model_input='raw'") != NULL);
     free_model(&m);
@@ -561,9 +574,68 @@ static void test_sub_model_input(void) {
     ag_tape_free(&t);
 }
 
+/* sub_model_input=denoised with both denoising parts off scores a history as
+ * sub_model_input=embeddings, with the same parameters, scores the history without the items
+ * the discriminator drops. */
+static void test_sub_model_denoised(void) {
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    mgsd_batch b, kept;
+    make_batch(&b);
+    mgsd_batch_init(&kept, B, L);
+    const char *kv[] = {"sub_model", "SASRec", "sub_model_input", "denoised",
+                        "use_item_denoise", "false", "use_interest_denoise", "false"};
+    mgsd_config *cd = make_config(kv, 8);
+    kv[3] = "embeddings";
+    mgsd_config *ce = make_config(kv, 8);
+    mgsd_model md, me;
+    float keep[B * L];
+    int dropped = 0;
+    /* the first initialisation whose discriminator drops some items and keeps others */
+    for (uint64_t seed = 3; seed < 40 && (dropped == 0 || dropped == b.offs[B]); seed++) {
+        if (seed > 3) free_model(&md);
+        CHECK_OK(make_model(&md, cd, seed));
+        mgsd_explanation ex = {.keep = keep};
+        CHECK_OK(mgsd_explain(&md, &t, &b, &ex));
+        dropped = 0;
+        for (int i = 0; i < b.offs[B]; i++) dropped += keep[i] == 0.0f;
+    }
+    CHECK(dropped > 0 && dropped < b.offs[B]);
+    CHECK_OK(make_model(&me, ce, 3));
+    CHECK(me.params.total == md.params.total);
+    memcpy(me.params.data, md.params.data, sizeof(float) * (size_t)md.params.total);
+    mgsd_batch_reset(&kept);
+    for (int r = 0; r < B; r++) {
+        int32_t h[L], n = 0;
+        for (int32_t i = b.offs[r]; i < b.offs[r + 1]; i++)
+            if (keep[i] > 0.5f) h[n++] = b.items[i];
+        CHECK_OK(mgsd_batch_append(&kept, b.users[r], b.targets[r], h, n));
+    }
+    float sd[B * N_ITEMS], se[B * N_ITEMS];
+    t.training = 0;
+    t.grad_enabled = 0;
+    ag_tape_reset(&t);
+    CHECK_OK(md.vt->scores(&md, &t, &b, sd));
+    ag_tape_reset(&t);
+    CHECK_OK(me.vt->scores(&me, &t, &kept, se));
+    float worst = 0;
+    for (int i = 0; i < B * N_ITEMS; i++) worst = fmaxf(worst, fabsf(sd[i] - se[i]));
+    printf("sub_model_input=denoised: %d of %d items dropped, scores match the kept histories to %.2g\n",
+           dropped, b.offs[B], worst);
+    CHECK(worst < 1e-5f);
+    free_model(&md);
+    free_model(&me);
+    mgsd_config_free(cd);
+    mgsd_config_free(ce);
+    mgsd_batch_free(&kept);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+}
+
 int main(void) {
     test_sub_model_init();
     test_sub_model_input();
+    test_sub_model_denoised();
     test_augment();
     test_stabilisers();
     test_behaviour();

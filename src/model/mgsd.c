@@ -11,7 +11,7 @@
  *   c  = softmax(relu(Wi1 dropout(G) + bi1) Q^T); w = mean_i c_i
  *   a  = softmax(Wa [k; t; k - t; k * t]), k = Wk dropout(LN(Q)), t = dropout(E[y]);
  *   f  = gumbel_st(a)[:, 0]  (>= 1 selected per row)
- *   s  = SubModel(G)  (sub_model_input=embeddings: SubModel(X~));
+ *   s  = SubModel(G)  (sub_model_input=embeddings: SubModel(X~); denoised: SubModel(h * X~[kept]));
  *   u_item = TrmItem(dropout(p0 * G[kept] + P), causal)[last];
  *   u_int = sum_k w_k f_k Q_k;  u = s + u_item + u_int;  scores = u E[:N]^T
  *   L = CE(scores, y) + gamma L_aux + zeta L_item + eta L_int
@@ -73,7 +73,8 @@ static const mgsd_config_entry mgsd_defaults[] = {
     {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference; its discriminator calls every item clean on Beauty) | logits (a working noise discriminator, docs/mgsd.md)"},
     {"sub_model_input", MGSD_CONFIG_STR, "encoded",
      "what the sub-model reads: encoded (G, the shared encoder's output: reference) | embeddings (the raw item "
-     "embeddings E[S], as the sub-model trained alone reads them; docs/mgsd.md)"},
+     "embeddings E[S], as the sub-model trained alone reads them) | denoised (the raw embeddings of the items "
+     "the discriminator keeps, compacted as for the item encoder; docs/mgsd.md)"},
     {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
     {"lr_schedule", MGSD_CONFIG_STR, "epoch_linear", "learning-rate schedule (reference: epoch_linear with warm_up_ratio 0, i.e. lr x (T - e) / T at epoch e)"},
     {"weight_init", MGSD_CONFIG_STR, "xavier_normal",
@@ -82,6 +83,7 @@ static const mgsd_config_entry mgsd_defaults[] = {
 };
 
 typedef enum { MGP_MLP, MGP_GAUSSIAN, MGP_NONE } mgp_kind;
+typedef enum { SUB_ENCODED, SUB_EMBEDDINGS, SUB_DENOISED } sub_input;
 
 typedef struct mgsd_impl {
     int C, N, L, K, T, n_gauss;
@@ -93,7 +95,7 @@ typedef struct mgsd_impl {
     int64_t cl_warmup;   /* contrastive terms off for global steps < cl_warmup */
     int64_t step;        /* global step, from on_step */
     double last_terms[4];  /* unweighted L_rec, L_aux, L_item, L_int of the last loss() */
-    int sub_raw;         /* sub-model reads E[S] instead of G (sub_model_input=embeddings) */
+    sub_input sub_in;    /* what the sub-model reads (sub_model_input) */
     int anneal_g, anneal_c, use_aux, use_item, use_int, weighted, sample_eval, gumbel_logits, aux_bce;
     mgp_kind mgp;
     float mu[32], sigma[32];
@@ -183,9 +185,10 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     if (!strcmp(gi, "probs")) im->gumbel_logits = 0;
     else if (!strcmp(gi, "logits")) im->gumbel_logits = 1;
     else return mgsd_error(MGSD_ERR_CONFIG, "gumbel_input='%s' (expected probs or logits)", gi);
-    if (!strcmp(subin, "encoded")) im->sub_raw = 0;
-    else if (!strcmp(subin, "embeddings")) im->sub_raw = 1;
-    else return mgsd_error(MGSD_ERR_CONFIG, "sub_model_input='%s' (expected encoded or embeddings)", subin);
+    if (!strcmp(subin, "encoded")) im->sub_in = SUB_ENCODED;
+    else if (!strcmp(subin, "embeddings")) im->sub_in = SUB_EMBEDDINGS;
+    else if (!strcmp(subin, "denoised")) im->sub_in = SUB_DENOISED;
+    else return mgsd_error(MGSD_ERR_CONFIG, "sub_model_input='%s' (expected encoded, embeddings or denoised)", subin);
     if (im->mgp == MGP_GAUSSIAN) {
         int k = im->n_gauss;
         if (k < 2 || k > 32) return mgsd_error(MGSD_ERR_CONFIG, "gaussian_kernel_num=%d outside 2..32", k);
@@ -417,14 +420,13 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     o->logits = logits;
     o->h = hard_select(m, t, pr, logits, b->offs, B, 1);
 
-    /* sub-model sequence vector: on G (reference) or on E[S] as the sub-model alone */
-    mgsd_tensor *u = backbone_forward(&im->sub, t, P, im->sub_raw ? o->xraw : G, &ix.s, ix.pos);
-
-    /* item granularity: compact kept tokens, weight by p0, own causal encoder */
-    if (im->use_item && o->h) {
-        int32_t *kidx = ag_scratch_i32(t, ix.ntok), *koff = ag_scratch_i32(t, B + 1), *kpos = ag_scratch_i32(t, ix.ntok);
+    /* the kept tokens (h = 1), compacted to the left of each history */
+    int32_t *kidx = NULL, *koff = NULL, *kpos = NULL;
+    int nk = 0;
+    int need_kept = (im->use_item || im->sub_in == SUB_DENOISED) && o->h;
+    if (need_kept) {
+        kidx = ag_scratch_i32(t, ix.ntok), koff = ag_scratch_i32(t, B + 1), kpos = ag_scratch_i32(t, ix.ntok);
         if (!kidx || !koff || !kpos) return ag_status(t);
-        int nk = 0;
         koff[0] = 0;
         for (int r = 0; r < B; r++) {
             for (int32_t i = b->offs[r]; i < b->offs[r + 1]; i++)
@@ -434,7 +436,22 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
                 }
             koff[r + 1] = nk;
         }
-        ag_seqs ks = {B, koff, b->L};
+    }
+    ag_seqs ks = {B, koff, b->L};
+
+    /* sub-model sequence vector: on G (reference), on E[S] as the sub-model alone, or on the
+     * kept items' E rows times their flags (1; straight-through gradient to the discriminator) */
+    mgsd_tensor *u;
+    if (im->sub_in == SUB_DENOISED) {
+        if (!need_kept) return ag_status(t);
+        mgsd_tensor *xk = ag_scale_rows(t, ag_gather_rows(t, o->xraw, kidx, nk), ag_gather_rows(t, o->h, kidx, nk));
+        u = backbone_forward(&im->sub, t, P, xk, &ks, kpos);
+    } else {
+        u = backbone_forward(&im->sub, t, P, im->sub_in == SUB_EMBEDDINGS ? o->xraw : G, &ix.s, ix.pos);
+    }
+
+    /* item granularity: kept tokens weighted by p0, own causal encoder */
+    if (im->use_item && need_kept) {
         mgsd_tensor *gk = ag_scale_rows(t, ag_gather_rows(t, G, kidx, nk), ag_gather_rows(t, o->p0, kidx, nk));
         gk = ag_add(t, gk, ag_embedding(t, params_get(P, im->pos_emb), kpos, nk));
         u = ag_add(t, u, nn_transformer_forward_last(&im->item_enc, t, P, ag_dropout(t, gk, im->drop), &ks, 1));
