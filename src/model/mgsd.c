@@ -425,7 +425,9 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     int nk = 0;
     int need_kept = (im->use_item || im->sub_in == SUB_DENOISED) && o->h;
     if (need_kept) {
-        kidx = ag_scratch_i32(t, ix.ntok), koff = ag_scratch_i32(t, B + 1), kpos = ag_scratch_i32(t, ix.ntok);
+        kidx = ag_scratch_i32(t, ix.ntok);
+        koff = ag_scratch_i32(t, B + 1);
+        kpos = ag_scratch_i32(t, ix.ntok);
         if (!kidx || !koff || !kpos) return ag_status(t);
         koff[0] = 0;
         for (int r = 0; r < B; r++) {
