@@ -137,16 +137,18 @@ static mgsd_status observe_injected(void *ctx, const mgsd_batch *b, const uint8_
     return MGSD_OK;
 }
 
-static void print_noise_report(const char *what, const mgsd_noise_report *nr) {
-    printf("noise detection (%s): %lld history items, %lld noise, %lld flagged (p_clean <= 0.5: dropped), AUC of the clean margin\n"
+static void print_noise_report(const char *what, double keep_thr, const mgsd_noise_report *nr) {
+    printf("noise detection (%s): %lld history items, %lld noise, %lld flagged (p_clean <= %g: dropped), AUC of the clean margin\n"
            "  precision %.4f  recall %.4f  f1 %.4f  AUC %.4f\n",
-           what, (long long)nr->n, (long long)nr->n_noise, (long long)nr->n_flagged, nr->precision, nr->recall,
-           nr->f1, nr->auc);
+           what, (long long)nr->n, (long long)nr->n_noise, (long long)nr->n_flagged, keep_thr, nr->precision,
+           nr->recall, nr->f1, nr->auc);
 }
 
-static void json_noise_report(cJSON *o, const char *key, const char *labels, const mgsd_noise_report *nr) {
+static void json_noise_report(cJSON *o, const char *key, const char *labels, double keep_thr,
+                              const mgsd_noise_report *nr) {
     cJSON *nd = cJSON_AddObjectToObject(o, key);
     if (labels) cJSON_AddStringToObject(nd, "labels", labels);
+    cJSON_AddNumberToObject(nd, "keep_threshold", keep_thr);
     cJSON_AddNumberToObject(nd, "interactions", (double)nr->n);
     cJSON_AddNumberToObject(nd, "noise", (double)nr->n_noise);
     cJSON_AddNumberToObject(nd, "flagged", (double)nr->n_flagged);
@@ -237,6 +239,8 @@ int cli_cmd_eval(int argc, char **argv) {
     model_scorer sc = {l.model, &tape};
     mgsd_noise_injector *inj = NULL;
     int is_mgsd = !strcasecmp(l.ck.model_name, "MGSD");
+    double thr = 0.5; /* MGSD's keep_threshold: items with p_clean <= thr are flagged (dropped) */
+    if (is_mgsd) (void)mgsd_config_get_float(l.cfg, "keep_threshold", &thr);
     injected_detection det = {l.model, &tape, NULL, NULL, 0, 0};
     if (st == MGSD_OK && inject > 0) {
         st = mgsd_noise_injector_init(&inj, model_scorer_fn, &sc, inject, l.ck.n_items, s.max_len, s.eval.batch_size,
@@ -304,8 +308,8 @@ int cli_cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "inject_noise", inject);
             cJSON_AddNumberToObject(o, "inserted_items", (double)inserted);
         }
-        if (have_noise) json_noise_report(o, "noise_detection", labels_path, &nr);
-        if (have_injected) json_noise_report(o, "injected_noise_detection", NULL, &inr);
+        if (have_noise) json_noise_report(o, "noise_detection", labels_path, thr, &nr);
+        if (have_injected) json_noise_report(o, "injected_noise_detection", NULL, thr, &inr);
         char *txt = cJSON_PrintUnformatted(o);
         if (txt) printf("%s\n", txt);
         cJSON_free(txt);
@@ -324,8 +328,8 @@ int cli_cmd_eval(int argc, char **argv) {
         for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
         if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
-        if (have_noise) print_noise_report(labels_path, &nr);
-        if (have_injected) print_noise_report("injected items, evaluation histories", &inr);
+        if (have_noise) print_noise_report(labels_path, thr, &nr);
+        if (have_injected) print_noise_report("injected items, evaluation histories", thr, &inr);
     }
     cli_loaded_free(&l);
     return 0;

@@ -576,7 +576,7 @@ static void test_sub_model_input(void) {
 
 /* sub_model_input=denoised with both denoising parts off scores a history as
  * sub_model_input=embeddings, with the same parameters, scores the history without the items
- * the discriminator drops. */
+ * the discriminator drops; keep_threshold near 0 keeps every item, near 1 only the forced one. */
 static void test_sub_model_denoised(void) {
     mgsd_tape t;
     CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
@@ -623,6 +623,40 @@ static void test_sub_model_denoised(void) {
     printf("sub_model_input=denoised: %d of %d items dropped, scores match the kept histories to %.2g\n",
            dropped, b.offs[B], worst);
     CHECK(worst < 1e-5f);
+    /* keep_threshold moves the inference rule p_clean > thr and the clean margin with it */
+    for (int lo = 0; lo < 2; lo++) {
+        CHECK_OK(mgsd_config_set(cd, "keep_threshold", lo ? "1e-6" : "0.999999", MGSD_CONFIG_LEVEL_CMDLINE, "test"));
+        mgsd_model mt;
+        CHECK_OK(make_model(&mt, cd, 3));
+        memcpy(mt.params.data, md.params.data, sizeof(float) * (size_t)md.params.total);
+        float clean[B * L], margin[B * L];
+        mgsd_explanation ex = {.keep = keep, .clean = clean, .margin = margin};
+        CHECK_OK(mgsd_explain(&mt, &t, &b, &ex));
+        int n_kept = 0, agree = 1;
+        for (int i = 0; i < b.offs[B]; i++) {
+            n_kept += keep[i] > 0.5f;
+            agree &= (margin[i] > 0) == (clean[i] > (lo ? 1e-6f : 0.999999f));
+        }
+        CHECK(agree);
+        CHECK(n_kept == (lo ? b.offs[B] : B)); /* all, or only each row's forced last item */
+        if (lo) { /* every item kept: the sub-model reads the whole history */
+            t.training = 0;
+            t.grad_enabled = 0;
+            ag_tape_reset(&t);
+            CHECK_OK(mt.vt->scores(&mt, &t, &b, sd));
+            ag_tape_reset(&t);
+            CHECK_OK(me.vt->scores(&me, &t, &b, se));
+            worst = 0;
+            for (int i = 0; i < B * N_ITEMS; i++) worst = fmaxf(worst, fabsf(sd[i] - se[i]));
+            CHECK(worst < 1e-5f);
+        }
+        free_model(&mt);
+    }
+    CHECK_OK(mgsd_config_set(cd, "keep_threshold", "1", MGSD_CONFIG_LEVEL_CMDLINE, "test"));
+    mgsd_model mbad;
+    CHECK(make_model(&mbad, cd, 3) == MGSD_ERR_CONFIG);
+    CHECK(strstr(mgsd_last_error(), "keep_threshold=1") != NULL);
+    free_model(&mbad);
     free_model(&md);
     free_model(&me);
     mgsd_config_free(cd);

@@ -69,7 +69,10 @@ static const mgsd_config_entry mgsd_defaults[] = {
     {"cl_warmup_steps", MGSD_CONFIG_INT, "0",
      "contrastive terms (zeta, eta) weighted 0 for the first N global steps (reference: 0)"},
     {"eval_sampling", MGSD_CONFIG_STR, "deterministic",
-     "evaluation selections: deterministic (keep iff p > 0.5) | gumbel (reference: sampled)"},
+     "evaluation selections: deterministic (keep an item iff p_clean > keep_threshold, an interest iff its readout > 0.5) | gumbel (reference: sampled)"},
+    {"keep_threshold", MGSD_CONFIG_FLOAT, "0.5",
+     "deterministic inference keeps a history item iff its clean probability exceeds this, in (0, 1) (reference 0.5; "
+     "lower drops fewer items)"},
     {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference; its discriminator calls every item clean on Beauty) | logits (a working noise discriminator, docs/mgsd.md)"},
     {"sub_model_input", MGSD_CONFIG_STR, "encoded",
      "what the sub-model reads: encoded (G, the shared encoder's output: reference) | embeddings (the raw item "
@@ -89,6 +92,7 @@ typedef struct mgsd_impl {
     int C, N, L, K, T, n_gauss;
     int item_rows;               /* rows of the item table (N, or N+1 with BERT4Rec's mask row) */
     float drop, gamma, zeta, eta, tau_g0, tau_c0, tau_g, tau_c;
+    float keep_thr, keep_logit; /* keep_threshold and ln(thr / (1 - thr)) */
     int detach_flags; /* hard selections carry no straight-through gradient (straight_through=false) */
     int cl_weight_grad;  /* contrastive weights differentiable (reference) */
     int cl_zero_grad;    /* zero-ratio entries pass the reference's autograd gradient */
@@ -144,6 +148,7 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     im->eta = cfg_float(cfg, "reweight_loss_eta", &st);
     im->tau_g0 = im->tau_g = cfg_float(cfg, "gumbel_temperature", &st);
     im->tau_c0 = im->tau_c = cfg_float(cfg, "supervised_contrastive_temperature", &st);
+    im->keep_thr = cfg_float(cfg, "keep_threshold", &st);
     im->anneal_g = cfg_bool(cfg, "is_gumbel_tau_anneal", &st);
     im->anneal_c = cfg_bool(cfg, "is_spu_cl_tau_anneal", &st);
     im->use_aux = cfg_bool(cfg, "use_aux", &st);
@@ -185,6 +190,9 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     if (!strcmp(gi, "probs")) im->gumbel_logits = 0;
     else if (!strcmp(gi, "logits")) im->gumbel_logits = 1;
     else return mgsd_error(MGSD_ERR_CONFIG, "gumbel_input='%s' (expected probs or logits)", gi);
+    if (!(im->keep_thr > 0.0f && im->keep_thr < 1.0f))
+        return mgsd_error(MGSD_ERR_CONFIG, "keep_threshold=%g (expected a probability strictly between 0 and 1)", im->keep_thr);
+    im->keep_logit = logf(im->keep_thr / (1.0f - im->keep_thr));
     if (!strcmp(subin, "encoded")) im->sub_in = SUB_ENCODED;
     else if (!strcmp(subin, "embeddings")) im->sub_in = SUB_EMBEDDINGS;
     else if (!strcmp(subin, "denoised")) im->sub_in = SUB_DENOISED;
@@ -337,11 +345,11 @@ static mgsd_tensor *discriminate(mgsd_model *m, mgsd_tape *t, mgsd_tensor *G, mg
 }
 
 /* Hard 0/1 selections from a [R, 2] distribution: straight-through gumbel in training (or
- * with sampled evaluation), else the deterministic rule p0 > 0.5. Rows are grouped in
+ * with sampled evaluation), else the deterministic rule p0 > thr. Rows are grouped in
  * segments; a segment with nothing selected gets `fallback(segment)` forced to 1 (with no
  * gradient), as the reference does. Returns [R, 1]. */
 static mgsd_tensor *hard_select(mgsd_model *m, mgsd_tape *t, mgsd_tensor *probs, mgsd_tensor *logits,
-                                const int32_t *offs, int nseg, int last_fallback) {
+                                float thr, const int32_t *offs, int nseg, int last_fallback) {
     mgsd_impl *im = m->impl;
     if (!probs) return NULL;
     int R = (int)ag_rows(probs);
@@ -353,7 +361,7 @@ static mgsd_tensor *hard_select(mgsd_model *m, mgsd_tape *t, mgsd_tensor *probs,
     } else {
         h = const_tensor(t, R, 1);
         if (!h) return NULL;
-        for (int r = 0; r < R; r++) h->data[r] = probs->data[2 * r] > 0.5f ? 1.0f : 0.0f;
+        for (int r = 0; r < R; r++) h->data[r] = probs->data[2 * r] > thr ? 1.0f : 0.0f;
     }
     if (!h) return NULL;
     int forced = -1;
@@ -418,7 +426,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     mgsd_tensor *logits, *pr = discriminate(m, t, G, &logits);
     o->p0 = ag_slice_cols(t, pr, 0, 1);
     o->logits = logits;
-    o->h = hard_select(m, t, pr, logits, b->offs, B, 1);
+    o->h = hard_select(m, t, pr, logits, im->keep_thr, b->offs, B, 1);
 
     /* the kept tokens (h = 1), compacted to the left of each history */
     int32_t *kidx = NULL, *koff = NULL, *kpos = NULL;
@@ -483,7 +491,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
         mgsd_tensor *alog = nn_linear_forward(&im->attn, t, P, ag_concat(t, parts, 4));
         mgsd_tensor *a = ag_softmax(t, alog);
         o->a = a;
-        o->f = hard_select(m, t, a, alog, o->koffs, B, 0);   /* [B*K, 1], fallback: prototype 0 */
+        o->f = hard_select(m, t, a, alog, 0.5f, o->koffs, B, 0); /* [B*K, 1], fallback: prototype 0 */
         int sw[2] = {B, K};
         mgsd_tensor *wf = ag_mul(t, o->w, ag_reshape(t, o->f, 2, sw));
         u = ag_add(t, u, ag_matmul(t, wf, Q, 0, 0));
@@ -687,7 +695,7 @@ mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_
     for (int i = 0; i < ntok; i++) {
         if (out->clean) out->clean[i] = o.p0->data[i];
         if (out->keep) out->keep[i] = o.h->data[i];
-        if (out->margin) out->margin[i] = o.logits->data[2 * i] - o.logits->data[2 * i + 1];
+        if (out->margin) out->margin[i] = o.logits->data[2 * i] - o.logits->data[2 * i + 1] - im->keep_logit;
     }
     for (int i = 0; i < BK; i++) {
         if (out->weight) out->weight[i] = o.w ? o.w->data[i] : 0.0f;

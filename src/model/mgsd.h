@@ -26,8 +26,9 @@ void mgsd_get_temperatures(const mgsd_model *m, float *tau_g, float *tau_c);
 
 /* What the model decided for a batch of histories (evaluation mode, deterministic unless
  * eval_sampling=gumbel): per history token the clean probability p0, the keep flag and
- * the clean margin l0 - l1 = ln(p0 / (1 - p0)) of the discriminator's logits (which keeps
- * its order where p0 rounds to 0 or 1 in float);
+ * the clean margin l0 - l1 - ln(thr / (1 - thr)) = ln(p0 / (1 - p0)) - ln(thr / (1 - thr)) from
+ * the discriminator's logits, thr = keep_threshold (> 0 iff the item is kept; it keeps its
+ * order where p0 rounds to 0 or 1 in float);
  * per row and prototype the interest weight w, the readout probability a0 and the
  * selection flag. Arrays are caller-owned: clean/keep hold batch->offs[B] entries,
  * weight/readout/select hold B * K. */
@@ -40,8 +41,8 @@ typedef struct mgsd_explanation {
 int mgsd_interest_count(const mgsd_model *m);
 mgsd_status mgsd_explain(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_explanation *out);
 
-/* Clean scores for noise detection: the clean margin l0 - l1 (see mgsd_explanation; > 0
- * iff p0 > 0.5, i.e. the item is kept) of every interaction of ds in its CSR order
+/* Clean scores for noise detection: the clean margin (see mgsd_explanation; > 0
+ * iff p0 > keep_threshold, i.e. the item is kept) of every interaction of ds in its CSR order
  * (mgsd_dataset_user_offsets), evaluation mode: each user's whole sequence is cut into
  * consecutive chunks of at most L items that the discriminator reads like histories.
  * out holds num_interactions floats. */
