@@ -59,7 +59,7 @@ typedef struct cli_target {
     int all_users;
     long topk;
     int json, ok;
-    char *threads_kv[1]; /* "--threads=N" when given, passed on as a config override */
+    char *kv[2]; /* "--threads=N", "--keep_threshold=P" when given: config overrides */
     int n_kv;
 } cli_target;
 /* Add "items": [{"item": token, "score": s}, ...] for the top-K ids to o. */

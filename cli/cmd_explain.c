@@ -17,9 +17,11 @@
 
 static void explain_usage(FILE *f) {
     fprintf(f, "usage: mgsd explain --checkpoint=FILE (--user=ID | --history=\"ID ID ...\") [--topk=10]\n"
-               "                    [--dataset=PATH] [--json] [--threads=N]\n\n"
+               "                    [--dataset=PATH] [--json] [--threads=N] [--keep_threshold=P]\n\n"
                "For an MGSD checkpoint: every history item with its clean probability (the noise\n"
-               "discriminator) and whether the item-granularity encoder keeps it (p > 0.5), the weight of\n"
+               "discriminator) and whether MGSD keeps it (p > keep_threshold: 0.5 unless --keep_threshold\n"
+               "or the checkpoint says otherwise; the item-granularity encoder, and with\n"
+               "sub_model_input=denoised the sub-model, read only the kept items), the weight of\n"
                "each interest prototype, its readout probability for the last item and whether it is\n"
                "selected, and the top-K recommendations (history items excluded) with scores.\n");
 }
@@ -32,8 +34,9 @@ int cli_cmd_explain(int argc, char **argv) {
     int json = tg.json;
     long topk = tg.topk;
     cli_loaded l;
-    int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.threads_kv);
+    int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.kv);
     if (rc) return rc;
+    cli_print_warnings(l.cfg);
     if (strcasecmp(l.ck.model_name, "MGSD") != 0) {
         fprintf(stderr, "mgsd: error: explain needs an MGSD checkpoint; %s holds a %s model\n", ckpt, l.ck.model_name);
         cli_loaded_free(&l);

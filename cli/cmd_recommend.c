@@ -61,9 +61,9 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
 
 static void rec_usage(FILE *f) {
     fprintf(f, "usage: mgsd recommend --checkpoint=FILE (--user=ID | --history=\"ID ID ...\") [--topk=10]\n"
-               "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N]\n"
+               "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N] [--keep_threshold=P]\n"
                "       mgsd recommend --checkpoint=FILE (--all-users | --users=FILE) [--output=FILE] [--topk=10]\n"
-               "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N]\n\n"
+               "                      [--dataset=PATH] [--keep-history] [--json] [--threads=N] [--keep_threshold=P]\n\n"
                "Top-K items for a user's full history (re-read from the dataset stored in the checkpoint,\n"
                "or --dataset) or for a given history of item ids (oldest first, space separated). Items\n"
                "already in the history are not recommended unless --keep-history is given.\n\n"
@@ -71,7 +71,9 @@ static void rec_usage(FILE *f) {
                "user of the dataset (--all-users) or the user ids listed in FILE (one per line; blank\n"
                "lines and lines starting with # are skipped). It writes tab-separated lines\n"
                "user_id, rank, item_id, score under a header line (--json: one JSON object per user\n"
-               "and line) to --output=FILE, which appears only when complete, or to standard output.\n");
+               "and line) to --output=FILE, which appears only when complete, or to standard output.\n\n"
+               "MGSD: --keep_threshold=P keeps a history item iff its clean probability exceeds P\n"
+               "(default: the checkpoint's, 0.5 unless trained otherwise).\n");
 }
 
 void cli_json_add_topk(cJSON *o, const model_io_ckpt *ck, const int32_t *top, const float *score, int n) {
@@ -116,9 +118,8 @@ int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void
                 fprintf(stderr, "mgsd: error: --topk expects a positive integer, got '%s'\n", v);
                 return 2;
             }
-        } else if (cli_opt(a, "--threads")) {
-            t->threads_kv[0] = argv[i];
-            t->n_kv = 1;
+        } else if (cli_opt(a, "--threads") || cli_opt(a, "--keep_threshold")) {
+            if (t->n_kv < 2) t->kv[t->n_kv++] = argv[i];
         } else if (!strcmp(a, "--json")) t->json = 1;
         else {
             for (int k = 0; flags && flags[k]; k++)
@@ -307,8 +308,9 @@ int cli_cmd_recommend(int argc, char **argv) {
     int json = tg.json;
     long topk = tg.topk;
     cli_loaded l;
-    int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.threads_kv);
+    int rc = cli_load_checkpoint(&l, ckpt, tg.n_kv, tg.kv);
     if (rc) return rc;
+    cli_print_warnings(l.cfg);
     if (tg.all_users || tg.users_file) {
         rc = recommend_batch(&l, &tg, keep);
         cli_loaded_free(&l);

@@ -39,6 +39,14 @@ expect_rc 0 "explain --threads=1" "$MGSD" explain --checkpoint="$CK" --history="
 has "p(clean)" out
 expect_rc 2 "recommend --threads=x is a config error" "$MGSD" recommend --checkpoint="$CK" --history="1 2" --threads=x
 has "threads" err
+# keep_threshold: the inference rule, settable after training (only each history's last item passes 0.999999)
+expect_rc 0 "explain --keep_threshold" "$MGSD" explain --checkpoint="$CK" --history="1 2 3" --keep_threshold=0.999999
+has "3 history items read (newest last), 1 kept as clean" out
+expect_rc 0 "eval --keep_threshold" "$MGSD" eval --checkpoint="$CK" --keep_threshold=0.999999 --inject-noise=0.2
+has "p_clean <= 0.999999: dropped" out
+expect_rc 2 "recommend --keep_threshold=1 is a config error" "$MGSD" recommend --checkpoint="$CK" --history="1 2" \
+    --keep_threshold=1
+has "keep_threshold=1 (expected a probability strictly between 0 and 1)" err
 expect_rc 0 "explain --history --json" "$MGSD" explain --checkpoint="$CK" --history="1 2 3" --json
 has '"clean_probability"' out
 has '"clean_margin"' out
