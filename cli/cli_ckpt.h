@@ -59,7 +59,7 @@ typedef struct cli_target {
     int all_users;
     long topk;
     int json, ok;
-    char *kv[2]; /* "--threads=N", "--keep_threshold=P" when given: config overrides */
+    char *kv[8]; /* "--threads=N" and "--keep_threshold=P" as given (the last wins): config overrides */
     int n_kv;
 } cli_target;
 /* Add "items": [{"item": token, "score": s}, ...] for the top-K ids to o. */

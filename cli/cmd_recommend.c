@@ -119,7 +119,11 @@ int cli_target_parse(cli_target *t, int argc, char **argv, const char *cmd, void
                 return 2;
             }
         } else if (cli_opt(a, "--threads") || cli_opt(a, "--keep_threshold")) {
-            if (t->n_kv < 2) t->kv[t->n_kv++] = argv[i];
+            if (t->n_kv == (int)(sizeof t->kv / sizeof t->kv[0])) {
+                fprintf(stderr, "mgsd: error: %s: too many --threads / --keep_threshold options\n", cmd);
+                return 2;
+            }
+            t->kv[t->n_kv++] = argv[i];
         } else if (!strcmp(a, "--json")) t->json = 1;
         else {
             for (int k = 0; flags && flags[k]; k++)
