@@ -12,8 +12,8 @@
  * values underflow to denormal floats, and --flush_denormals=0 (IEEE, no flush-to-zero)
  * against 1 (the default, as the trainer) shows what they cost.
  *
- * usage: bench_mgsd [--dataset=PATH] [--sub_model=BERT4Rec] [--steps=N] [--threads=N]
- *                   [--checkpoint=FILE] [--flush_denormals=0|1] */
+ * usage: bench_mgsd [--dataset=PATH] [--sub_model=BERT4Rec] [--sub_model_input=encoded] [--steps=N]
+ *                   [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1] */
 #include "ops/blas.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,18 +43,19 @@ static double sgemm_gflops(void) {
 
 int main(int argc, char **argv) {
     const char *path = "../shared/data/ml-100k/ml-100k.inter", *sub = "BERT4Rec";
-    const char *ckpt = NULL;
+    const char *ckpt = NULL, *sub_in = "encoded";
     int steps = 6, threads = 0, flush = 1;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--dataset=", 10)) path = argv[i] + 10;
         else if (!strncmp(argv[i], "--sub_model=", 12)) sub = argv[i] + 12;
+        else if (!strncmp(argv[i], "--sub_model_input=", 18)) sub_in = argv[i] + 18;
         else if (!strncmp(argv[i], "--steps=", 8)) steps = atoi(argv[i] + 8);
         else if (!strncmp(argv[i], "--threads=", 10)) threads = atoi(argv[i] + 10);
         else if (!strncmp(argv[i], "--checkpoint=", 13)) ckpt = argv[i] + 13;
         else if (!strncmp(argv[i], "--flush_denormals=", 18)) flush = atoi(argv[i] + 18);
         else {
-            fprintf(stderr, "usage: bench_mgsd [--dataset=PATH] [--sub_model=NAME] [--steps=N] [--threads=N]\n"
-                            "                  [--checkpoint=FILE] [--flush_denormals=0|1]\n");
+            fprintf(stderr, "usage: bench_mgsd [--dataset=PATH] [--sub_model=NAME] [--sub_model_input=NAME] [--steps=N]\n"
+                            "                  [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1]\n");
             return 2;
         }
     }
@@ -81,6 +82,7 @@ int main(int argc, char **argv) {
     mgsd_config_add_defaults(c, "overall", MGSD_CONFIG_LEVEL_OVERALL, ov, nd);
     mgsd_config_add_defaults(c, "MGSD", MGSD_CONFIG_LEVEL_MODEL, model_mgsd.defaults, model_mgsd.n_defaults);
     mgsd_config_set(c, "sub_model", sub, MGSD_CONFIG_LEVEL_CMDLINE, "command line");
+    mgsd_config_set(c, "sub_model_input", sub_in, MGSD_CONFIG_LEVEL_CMDLINE, "command line");
     mgsd_model m;
     memset(&m, 0, sizeof m);
     m.vt = &model_mgsd;
