@@ -427,11 +427,12 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     o->p0 = ag_slice_cols(t, pr, 0, 1);
     o->logits = logits;
     o->h = hard_select(m, t, pr, logits, im->keep_thr, b->offs, B, 1);
+    if (!o->h) return ag_status(t);
 
     /* the kept tokens (h = 1), compacted to the left of each history */
     int32_t *kidx = NULL, *koff = NULL, *kpos = NULL;
     int nk = 0;
-    int need_kept = (im->use_item || im->sub_in == SUB_DENOISED) && o->h;
+    int need_kept = im->use_item || im->sub_in == SUB_DENOISED;
     if (need_kept) {
         kidx = ag_scratch_i32(t, ix.ntok);
         koff = ag_scratch_i32(t, B + 1);
@@ -453,7 +454,6 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
      * kept items' E rows times their flags (1; straight-through gradient to the discriminator) */
     mgsd_tensor *u;
     if (im->sub_in == SUB_DENOISED) {
-        if (!need_kept) return ag_status(t);
         mgsd_tensor *xk = ag_scale_rows(t, ag_gather_rows(t, o->xraw, kidx, nk), ag_gather_rows(t, o->h, kidx, nk));
         u = backbone_forward(&im->sub, t, P, xk, &ks, kpos);
     } else {
@@ -461,7 +461,7 @@ static mgsd_status forward(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, fwd
     }
 
     /* item granularity: kept tokens weighted by p0, own causal encoder */
-    if (im->use_item && need_kept) {
+    if (im->use_item) {
         mgsd_tensor *gk = ag_scale_rows(t, ag_gather_rows(t, G, kidx, nk), ag_gather_rows(t, o->p0, kidx, nk));
         gk = ag_add(t, gk, ag_embedding(t, params_get(P, im->pos_emb), kpos, nk));
         u = ag_add(t, u, nn_transformer_forward_last(&im->item_enc, t, P, ag_dropout(t, gk, im->drop), &ks, 1));
