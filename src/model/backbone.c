@@ -25,6 +25,34 @@ static mgsd_status get_float(const mgsd_config *c, const char *k, float *v) {
     return MGSD_OK;
 }
 
+void backbone_declare_gru(backbone *bb, nn_table *tb, const char *prefix, int C, int H, int layers, float drop) {
+    char nm[96];
+    bb->kind = BACKBONE_GRU4REC;
+    bb->C = C;
+    bb->gru_hidden = H;
+    bb->gru_layers = layers;
+    bb->emb_drop = drop;
+    /* The authors' gru4rec.py (RecBole's): nn.GRU(bias=False); weight_ih_l0 and
+     * weight_hh_l0 xavier_uniform_, deeper layers PyTorch's default U(-1/sqrt(H), 1/sqrt(H));
+     * dense keeps PyTorch's Linear default U(-1/sqrt(H), 1/sqrt(H)) for weight and bias. */
+    float kg = 1.0f / sqrtf((float)H);
+    for (int l = 0; l < layers; l++) {
+        int in = l == 0 ? C : H;
+        float a_ih = l == 0 ? sqrtf(6.0f / (float)(3 * H + in)) : kg;
+        float a_hh = l == 0 ? sqrtf(6.0f / (float)(4 * H)) : kg;
+        int s_ih[2] = {3 * H, in}, s_hh[2] = {3 * H, H};
+        snprintf(nm, sizeof nm, "gru_layers.weight_ih_l%d", l);
+        bb->w_ih[l] = nn_table_add(tb, prefix, nm, 2, s_ih, PARAMS_INIT_UNIFORM, -a_ih, a_ih);
+        snprintf(nm, sizeof nm, "gru_layers.weight_hh_l%d", l);
+        bb->w_hh[l] = nn_table_add(tb, prefix, nm, 2, s_hh, PARAMS_INIT_UNIFORM, -a_hh, a_hh);
+    }
+    int s_dw[2] = {C, H}, s_db[1] = {C};
+    bb->dense.in = H;
+    bb->dense.out = C;
+    bb->dense.w = nn_table_add(tb, prefix, "dense.weight", 2, s_dw, PARAMS_INIT_UNIFORM, -kg, kg);
+    bb->dense.b = nn_table_add(tb, prefix, "dense.bias", 1, s_db, PARAMS_INIT_UNIFORM, -kg, kg);
+}
+
 mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, backbone_kind kind,
                              const mgsd_config *cfg, int C, int max_len, nn_init init) {
     char nm[96];
@@ -32,36 +60,16 @@ mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, bac
     bb->C = C;
     bb->max_len = max_len;
     if (kind == BACKBONE_GRU4REC) {
-        MGSD_TRY(get_int(cfg, "num_layers", &bb->gru_layers));
-        MGSD_TRY(get_float(cfg, "dropout_prob", &bb->emb_drop));
-        bb->gru_hidden = C;
-        if (mgsd_config_has(cfg, "gru_hidden_size")) MGSD_TRY(get_int(cfg, "gru_hidden_size", &bb->gru_hidden));
-        if (bb->gru_layers < 1 || bb->gru_layers > BACKBONE_MAX_GRU_LAYERS)
-            return mgsd_error(MGSD_ERR_CONFIG, "num_layers=%d outside 1..%d", bb->gru_layers, BACKBONE_MAX_GRU_LAYERS);
-        if (bb->gru_hidden <= 0) return mgsd_error(MGSD_ERR_CONFIG, "GRU hidden size %d must be > 0", bb->gru_hidden);
-        if (bb->emb_drop < 0 || bb->emb_drop >= 1)
-            return mgsd_error(MGSD_ERR_CONFIG, "dropout_prob=%g outside [0, 1)", bb->emb_drop);
-        /* The authors' gru4rec.py (RecBole's): nn.GRU(bias=False); weight_ih_l0 and
-         * weight_hh_l0 xavier_uniform_, deeper layers PyTorch's default U(-1/sqrt(H), 1/sqrt(H));
-         * dense keeps PyTorch's Linear default U(-1/sqrt(H), 1/sqrt(H)) for weight and bias.
-         * `init` does not apply: this is the sub-model's own initialisation. */
-        int H = bb->gru_hidden;
-        float kg = 1.0f / sqrtf((float)H);
-        for (int l = 0; l < bb->gru_layers; l++) {
-            int in = l == 0 ? C : H;
-            float a_ih = l == 0 ? sqrtf(6.0f / (float)(3 * H + in)) : kg;
-            float a_hh = l == 0 ? sqrtf(6.0f / (float)(4 * H)) : kg;
-            int s_ih[2] = {3 * H, in}, s_hh[2] = {3 * H, H};
-            snprintf(nm, sizeof nm, "gru_layers.weight_ih_l%d", l);
-            bb->w_ih[l] = nn_table_add(tb, prefix, nm, 2, s_ih, PARAMS_INIT_UNIFORM, -a_ih, a_ih);
-            snprintf(nm, sizeof nm, "gru_layers.weight_hh_l%d", l);
-            bb->w_hh[l] = nn_table_add(tb, prefix, nm, 2, s_hh, PARAMS_INIT_UNIFORM, -a_hh, a_hh);
-        }
-        int s_dw[2] = {C, H}, s_db[1] = {C};
-        bb->dense.in = H;
-        bb->dense.out = C;
-        bb->dense.w = nn_table_add(tb, prefix, "dense.weight", 2, s_dw, PARAMS_INIT_UNIFORM, -kg, kg);
-        bb->dense.b = nn_table_add(tb, prefix, "dense.bias", 1, s_db, PARAMS_INIT_UNIFORM, -kg, kg);
+        int layers, H = C;
+        float drop;
+        MGSD_TRY(get_int(cfg, "num_layers", &layers));
+        MGSD_TRY(get_float(cfg, "dropout_prob", &drop));
+        if (mgsd_config_has(cfg, "gru_hidden_size")) MGSD_TRY(get_int(cfg, "gru_hidden_size", &H));
+        if (layers < 1 || layers > BACKBONE_MAX_GRU_LAYERS)
+            return mgsd_error(MGSD_ERR_CONFIG, "num_layers=%d outside 1..%d", layers, BACKBONE_MAX_GRU_LAYERS);
+        if (H <= 0) return mgsd_error(MGSD_ERR_CONFIG, "GRU hidden size %d must be > 0", H);
+        if (drop < 0 || drop >= 1) return mgsd_error(MGSD_ERR_CONFIG, "dropout_prob=%g outside [0, 1)", drop);
+        backbone_declare_gru(bb, tb, prefix, C, H, layers, drop);
         return tb->status;
     }
     nn_transformer_cfg tc;

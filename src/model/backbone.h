@@ -17,7 +17,7 @@
 
 typedef enum backbone_kind { BACKBONE_SASREC, BACKBONE_BERT4REC, BACKBONE_GRU4REC } backbone_kind;
 
-#define BACKBONE_MAX_GRU_LAYERS 4
+#define BACKBONE_MAX_GRU_LAYERS 8
 
 typedef struct backbone {
     backbone_kind kind;
@@ -46,6 +46,12 @@ const char *backbone_kind_name(backbone_kind k);
  * GRU4Rec always uses its own reference initialisation (see backbone.c). */
 mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, backbone_kind kind,
                              const mgsd_config *cfg, int C, int max_len, nn_init init);
+
+/* The GRU backbone with its sizes given (GRU4Rec's own model reads them under its names:
+ * embedding_size C, hidden_size H): declares the layers' weights and the dense projection
+ * H -> C with the reference initialisation; errors land in tb->status. Callers check
+ * 1 <= layers <= BACKBONE_MAX_GRU_LAYERS, H > 0, 0 <= drop < 1. */
+void backbone_declare_gru(backbone *bb, nn_table *tb, const char *prefix, int C, int H, int layers, float drop);
 
 /* [B, C]: the backbone's representation at the last position of every sequence. */
 mgsd_tensor *backbone_forward(const backbone *bb, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x, const ag_seqs *s,

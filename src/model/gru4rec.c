@@ -9,21 +9,13 @@
  * U(-1/sqrt(H), 1/sqrt(H)) for weight and bias (kaiming_uniform(a = sqrt(5))).
  * RecBole applies the dense layer to every position and then gathers; applying it to the
  * gathered row only is the same function. */
-#include <math.h>
-#include <stdio.h>
-
+#include "model/backbone.h"
 #include "model/seqrec.h"
 #include "ops/xent.h"
 
-#define GRU4REC_MAX_LAYERS 8
-
 typedef struct gru4rec {
-    int item_emb;                        /* [N, E] */
-    int w_ih[GRU4REC_MAX_LAYERS];        /* [3H, E] (layer 0) or [3H, H] */
-    int w_hh[GRU4REC_MAX_LAYERS];        /* [3H, H] */
-    int dense_w, dense_b;                /* [E, H], [E] */
-    int n_layers;
-    float dropout;
+    int item_emb; /* [N, E] */
+    backbone bb;  /* dropout, the GRU layers (hidden H) and the dense projection H -> E */
     int bpr;
 } gru4rec;
 
@@ -40,7 +32,7 @@ static mgsd_status gru4rec_create(mgsd_model *m, const mgsd_config *cfg, const m
     float drop;
     MGSD_TRY(seqrec_get_int(cfg, "GRU4Rec", "embedding_size", 1, 1 << 16, &E));
     MGSD_TRY(seqrec_get_int(cfg, "GRU4Rec", "hidden_size", 1, 1 << 16, &H));
-    MGSD_TRY(seqrec_get_int(cfg, "GRU4Rec", "num_layers", 1, GRU4REC_MAX_LAYERS, &nl));
+    MGSD_TRY(seqrec_get_int(cfg, "GRU4Rec", "num_layers", 1, BACKBONE_MAX_GRU_LAYERS, &nl));
     MGSD_TRY(seqrec_get_float(cfg, "GRU4Rec", "dropout_prob", 0, 1, 0, &drop));
     MGSD_TRY(seqrec_get_loss_type(cfg, "GRU4Rec", 1, &bpr));
     if (info->n_items < 2 || info->max_len < 1)
@@ -56,30 +48,13 @@ static mgsd_status gru4rec_create(mgsd_model *m, const mgsd_config *cfg, const m
     nn_table_init(tb);
     nn_init xn = {PARAMS_INIT_XAVIER_NORMAL, 0};
     g->item_emb = nn_table_add_weight(tb, "", "item_embedding.weight", info->n_items, E, xn);
-    float kg = 1.0f / sqrtf((float)H);
-    for (int l = 0; l < nl; l++) {
-        int in = l == 0 ? E : H;
-        char nm[64];
-        /* xavier_uniform_: bound sqrt(6 / (fan_in + fan_out)) on layer 0 */
-        float bih = l == 0 ? sqrtf(6.0f / (float)(in + 3 * H)) : kg;
-        float bhh = l == 0 ? sqrtf(6.0f / (float)(H + 3 * H)) : kg;
-        int sih[2] = {3 * H, in}, shh[2] = {3 * H, H};
-        snprintf(nm, sizeof nm, "gru_layers.weight_ih_l%d", l);
-        g->w_ih[l] = nn_table_add(tb, "", nm, 2, sih, PARAMS_INIT_UNIFORM, -bih, bih);
-        snprintf(nm, sizeof nm, "gru_layers.weight_hh_l%d", l);
-        g->w_hh[l] = nn_table_add(tb, "", nm, 2, shh, PARAMS_INIT_UNIFORM, -bhh, bhh);
-    }
-    int sd[2] = {E, H}, sb[1] = {E};
-    g->dense_w = nn_table_add(tb, "", "dense.weight", 2, sd, PARAMS_INIT_UNIFORM, -kg, kg);
-    g->dense_b = nn_table_add(tb, "", "dense.bias", 1, sb, PARAMS_INIT_UNIFORM, -kg, kg);
+    backbone_declare_gru(&g->bb, tb, "", E, H, nl, drop);
     mgsd_status st = nn_table_build(tb, &m->params, rng);
     mgsd_free(tb);
     if (st != MGSD_OK) {
         mgsd_free(g);
         return st;
     }
-    g->n_layers = nl;
-    g->dropout = drop;
     g->bpr = bpr;
     m->impl = g;
     return MGSD_OK;
@@ -90,11 +65,7 @@ static mgsd_tensor *gru4rec_forward(mgsd_model *m, mgsd_tape *t, const mgsd_batc
     if (!seqrec_check_nonempty(t, "GRU4Rec", b)) return NULL;
     ag_seqs seqs = {b->B, b->offs, b->L};
     mgsd_tensor *x = ag_embedding(t, params_get(&m->params, g->item_emb), b->items, b->offs[b->B]);
-    x = ag_dropout(t, x, t->training ? g->dropout : 0.0f);
-    for (int l = 0; l < g->n_layers; l++)
-        x = ag_gru(t, x, &seqs, params_get(&m->params, g->w_ih[l]), params_get(&m->params, g->w_hh[l]), NULL);
-    x = ag_last_token(t, x, &seqs);
-    return ag_linear(t, x, params_get(&m->params, g->dense_w), params_get(&m->params, g->dense_b));
+    return backbone_forward(&g->bb, t, &m->params, x, &seqs, NULL);
 }
 
 static mgsd_tensor *gru4rec_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) {
