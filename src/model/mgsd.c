@@ -81,7 +81,7 @@ static const mgsd_config_entry mgsd_defaults[] = {
     {"clip_grad_norm", MGSD_CONFIG_FLOAT, "5.0", "global gradient-norm clip (reference 5.0)"},
     {"lr_schedule", MGSD_CONFIG_STR, "epoch_linear", "learning-rate schedule (reference: epoch_linear with warm_up_ratio 0, i.e. lr x (T - e) / T at epoch e)"},
     {"weight_init", MGSD_CONFIG_STR, "xavier_normal",
-     "initialisation of MGSD's own linear and embedding weights: xavier_normal (reference; the sub-model and its item table keep the sub-model's own init: SASRec normal(initializer_range), BERT4Rec xavier-normal, GRU4Rec RecBole's) | normal (every weight normal(initializer_range))"},
+     "initialisation of MGSD's own linear and embedding weights: xavier_normal (reference; the sub-model and its item table keep the sub-model's own init: SASRec normal(initializer_range), BERT4Rec xavier-normal, GRU4Rec RecBole's) | normal (every weight normal(initializer_range) but a GRU4Rec sub-model's GRU and dense layer; its GRU then learns slowly: docs/mgsd.md)"},
     {"initializer_range", MGSD_CONFIG_FLOAT, "0.02", "std of weight_init=normal and of the SASRec sub-model's init"},
 };
 
