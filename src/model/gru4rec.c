@@ -3,10 +3,8 @@
  *   h = GRU(x)  num_layers stacked layers, hidden_size H, bias=False, h0 = 0
  *   u = dense(h[len - 1])                               (Linear H -> embedding_size)
  *   CE over u . item_embedding.weight^T (all N rows), or BPR with one sampled negative.
- * Init (RecBole _init_weights): item_embedding xavier_normal_ (row 0 included);
- * weight_ih_l0 and weight_hh_l0 xavier_uniform_; deeper GRU layers keep PyTorch's GRU
- * default U(-1/sqrt(H), 1/sqrt(H)); dense keeps PyTorch's Linear default,
- * U(-1/sqrt(H), 1/sqrt(H)) for weight and bias (kaiming_uniform(a = sqrt(5))).
+ * Init (RecBole _init_weights): item_embedding xavier_normal_ (row 0 included); the GRU
+ * and dense layer are the MGSD sub-model's (backbone_declare_gru, same init and names).
  * RecBole applies the dense layer to every position and then gathers; applying it to the
  * gathered row only is the same function. */
 #include "model/backbone.h"
