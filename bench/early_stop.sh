@@ -8,7 +8,10 @@
 #   e.g. bench/early_stop.sh SASRec ../shared/data/beauty/beauty.txt "2020 2021 2022"
 # Runs go to $EARLY_STOP_DIR (default /tmp/mgsd-early-stop)/<model>-<dataset>-<seed>. Run the
 # same command again to continue runs that were killed (from <model>-last.ckpt; only
-# --threads is taken from the command line then) and to skip finished ones.
+# --threads and --checkpoint_steps are taken from the command line then) and to skip
+# finished ones.
+# Each run also saves its last checkpoint every $EARLY_STOP_CHECKPOINT_STEPS steps (default
+# 200; 0 = at epoch ends only), so a run killed mid-epoch loses at most that many steps.
 # EARLY_STOP_JOBS=N trains N seeds at a time, each on cores/N threads unless --threads is
 # given (on 2 cores two 1-thread runs do 1.07-1.39x the work of one 2-thread run: README).
 set -euo pipefail
@@ -83,6 +86,8 @@ for a in "$@"; do
 done
 jobs=${EARLY_STOP_JOBS:-1}
 case $jobs in ''|*[!0-9]*|0) echo "EARLY_STOP_JOBS must be a positive integer, got '$jobs'" >&2; exit 2 ;; esac
+ckpt_steps=${EARLY_STOP_CHECKPOINT_STEPS:-200}
+case $ckpt_steps in ''|*[!0-9]*) echo "EARLY_STOP_CHECKPOINT_STEPS must be a number >= 0, got '$ckpt_steps'" >&2; exit 2 ;; esac
 extra=()
 if [ "$jobs" -gt 1 ] && ! printf '%s\n' "$@" | grep -qE '^--threads='; then
   cores=$(nproc)
@@ -97,12 +102,13 @@ one_seed() { # seed dir [--key=value ...]
     echo "== $model $(basename "$data") seed $s: finished in $d" >&2
   elif [ -f "$d/$model-last.ckpt" ]; then
     echo "== $model $(basename "$data") seed $s: resuming $d/$model-last.ckpt" >&2
-    "$mgsd" train --resume="$d/$model-last.ckpt" --checkpoint-dir="$d" \
-      $(printf '%s\n' "$@" "${extra[@]}" | grep -E '^--threads=' || true) \
+    "$mgsd" train --resume="$d/$model-last.ckpt" --checkpoint-dir="$d" --checkpoint_steps="$ckpt_steps" \
+      $(printf '%s\n' "$@" "${extra[@]}" | grep -E '^--(threads|checkpoint_steps)=' || true) \
       >> "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
   else
     echo "== $model $(basename "$data") seed $s -> $d" >&2
-    "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" "$@" "${extra[@]}" \
+    "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" \
+      --checkpoint_steps="$ckpt_steps" "$@" "${extra[@]}" \
       > "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
   fi
 }

@@ -205,6 +205,8 @@ static void __attribute__((unused)) test_flush_denormals(const mgsd_dataset *ds)
     CHECK_OK(mgsd_set_flush_denormals(0));
 }
 
+static int64_t last_run_steps; /* steps that run() trained */
+
 /* Train (optionally resuming from `resume`), writing best/last into dir/<tag>-*.ckpt. */
 static mgsd_status run(const mgsd_dataset *ds, const char *epochs, const char *tag, const char *resume,
                        int64_t stop_at) {
@@ -229,6 +231,7 @@ static mgsd_status run(const mgsd_dataset *ds, const char *epochs, const char *t
     trainer_callbacks cb = {&sp, step_cb, epoch_cb, NULL, stop_cb};
     memset(&last_epoch, 0, sizeof last_epoch);
     if (st == MGSD_OK) st = trainer_fit(t, &cb);
+    last_run_steps = sp.steps;
     trainer_free(t);
     tm_free(m);
     mgsd_config_free(c);
@@ -338,6 +341,60 @@ static void test_resume(const mgsd_dataset *ds) {
     /* a different run really differs (the comparison can fail) */
     snprintf(b, sizeof b, "%s/first-last.ckpt", dir);
     CHECK(!same_section(a, b, "params"));
+}
+
+/* checkpoint_steps: the last checkpoint is also written inside the epoch. A copy taken
+ * right after the save of global step 3 stands for a run killed without warning (SIGKILL,
+ * a lost machine) after step 3: resumed, it runs only the remaining steps and ends
+ * bit-identical to a run straight through. */
+typedef struct { int64_t steps, copy_at; char from[128], to[128]; int copied; } copier;
+static void copy_cb(void *u, const trainer_step_info *si) {
+    copier *c = u;
+    c->steps++;
+    if (si->global_step != c->copy_at) return;
+    FILE *in = fopen(c->from, "rb"), *out = fopen(c->to, "wb");
+    char buf[4096];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    c->copied = in && out;
+    if (in) fclose(in);
+    if (out) fclose(out);
+}
+static void test_checkpoint_steps(const mgsd_dataset *ds) {
+    mgsd_config *c = make_cfg("--checkpoint_steps=-1");
+    trainer_settings s;
+    CHECK_STATUS(trainer_settings_read(c, &s), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "checkpoint_steps");
+    mgsd_config_free(c);
+    c = make_cfg("--epochs=2 --checkpoint_steps=3");
+    mgsd_model *m = tm_new(c, ds);
+    copier cp = {0, 3, "", "", 0};
+    snprintf(cp.from, sizeof cp.from, "%s/every3-last.ckpt", dir);
+    snprintf(cp.to, sizeof cp.to, "%s/killed-last.ckpt", dir);
+    trainer_options o = {"TestPool", "synthetic", NULL, cp.from};
+    mgsd_trainer *t = NULL;
+    CHECK_OK(trainer_init(&t, c, ds, m, &o));
+    trainer_callbacks cb = {&cp, copy_cb, NULL, NULL, NULL};
+    CHECK_OK(trainer_fit(t, &cb));
+    trainer_free(t);
+    tm_free(m);
+    mgsd_config_free(c);
+    CHECK(cp.copied);
+    CHECK(cp.steps > 6); /* step 3 lies inside the first epoch */
+    CHECK_OK(run(ds, "--epochs=2", "plain", NULL, -1));
+    char a[128];
+    snprintf(a, sizeof a, "%s/plain-last.ckpt", dir);
+    CHECK(same_section(a, cp.from, "params")); /* saving inside the epoch changes nothing */
+    CHECK(same_section(a, cp.from, "adam_v"));
+    CHECK(!same_section(a, cp.to, "params"));
+    CHECK_OK(run(ds, "--epochs=2", "afterkill", cp.to, -1));
+    CHECK_INT_EQ(last_run_steps, cp.steps - 3);
+    char b[128];
+    snprintf(b, sizeof b, "%s/afterkill-last.ckpt", dir);
+    CHECK(same_section(a, b, "params"));
+    CHECK(same_section(a, b, "adam_m"));
+    CHECK(same_section(a, b, "adam_v"));
+    CHECK(same_section(a, b, "best_params"));
 }
 
 /* Gradient-norm statistics of the epoch line: measured only with clipping on; a clip
@@ -542,6 +599,7 @@ int main(void) {
     }
     test_precedence();
     test_resume(ds);
+    test_checkpoint_steps(ds);
     test_grad_stats(ds);
     test_lr_schedules(ds);
 #if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)

@@ -17,6 +17,8 @@ static const mgsd_config_entry overall_defaults[] = {
     {"dataset", S, "", "dataset name: <data_path>/<dataset>/<dataset>.inter"},
     {"data_path", S, "dataset/", "directory holding one folder per dataset"},
     {"checkpoint_dir", S, "saved/", "where checkpoints are written"},
+    {"checkpoint_steps", I, "0",
+     "also write the resumable <Model>-last.ckpt every this many training steps, so a killed run loses at most that many (0: at the end of each epoch only)"},
     {"seed", I, "2020", "random seed for initialisation, shuffling, dropout and sampling"},
     {"reproducibility", B, "true", "deterministic kernels and reductions (may be slower)"},
     {"threads", I, "0", "threads for OpenMP and BLAS; 0 = all cores"},

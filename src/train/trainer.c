@@ -169,6 +169,8 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_TRY(mgsd_config_get_int(cfg, "stopping_step", &s->stopping_step));
     MGSD_TRY(positive("eval_step", s->eval_step, 0));
     MGSD_TRY(positive("stopping_step", s->stopping_step, 1));
+    MGSD_TRY(mgsd_config_get_int(cfg, "checkpoint_steps", &s->checkpoint_steps));
+    MGSD_TRY(positive("checkpoint_steps", s->checkpoint_steps, 1));
     MGSD_TRY(mgsd_config_get_bool(cfg, "valid_metric_bigger", &s->valid_bigger));
     mgsd_eval_options_default(&s->eval);
     MGSD_TRY(mgsd_config_get_int(cfg, "eval_batch_size", &s->eval.batch_size));
@@ -520,6 +522,13 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
             t->st.epoch_loss_sum += loss;
             t->st.global_step++;
             t->st.step_in_epoch = k + 1;
+            if (t->last_path && t->s.checkpoint_steps > 0 && k + 1 < nb &&
+                t->st.global_step % t->s.checkpoint_steps == 0) {
+                /* mid-epoch: the epoch's time so far goes into the checkpoint, the save's own does not */
+                t->st.epoch_seconds += mgsd_now() - t0;
+                MGSD_TRY(save(t, t->last_path, 1));
+                t0 = mgsd_now();
+            }
             if (cb->on_step) {
                 trainer_step_info si = {e, k, nb, t->st.global_step, (k + 1) * (int64_t)bs, loss,
                                         t->st.epoch_seconds + mgsd_now() - t0, lr};

@@ -40,6 +40,7 @@ typedef struct trainer_settings {
     double warm_up_ratio;  /* warm-up share of the linear schedules */
     int eval_step;
     int stopping_step;
+    int checkpoint_steps;  /* 0: the last checkpoint at epoch ends only */
     char valid_metric[32]; /* lowercase "hit@20" */
     int valid_bigger;
     mgsd_eval_options eval;
