@@ -497,6 +497,15 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
     return MGSD_OK;
 }
 
+/* The resumable checkpoint inside an epoch (on interrupt, every checkpoint_steps): the
+ * epoch's time since *t0 goes into it, the save's own time does not. */
+static mgsd_status save_mid_epoch(mgsd_trainer *t, double *t0) {
+    t->st.epoch_seconds += mgsd_now() - *t0;
+    mgsd_status st = t->last_path ? save(t, t->last_path, 1) : MGSD_OK;
+    *t0 = mgsd_now();
+    return st;
+}
+
 mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
     MGSD_CHECK_ARG(t);
     trainer_callbacks none = {0};
@@ -510,9 +519,8 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         double lr = optim_schedule_lr(&t->sched, t->s.lr_schedule == TRAINER_LR_EPOCH_LINEAR ? e : t->st.global_step);
         for (int64_t k = t->st.step_in_epoch; k < nb; k++) {
             if (cb->interrupted && cb->interrupted(cb->user)) {
-                t->st.epoch_seconds += mgsd_now() - t0;
                 t->st.step_in_epoch = k;
-                if (t->last_path) MGSD_TRY(save(t, t->last_path, 1));
+                MGSD_TRY(save_mid_epoch(t, &t0));
                 return mgsd_error(MGSD_ERR_INTERRUPTED, "training interrupted at epoch %lld step %lld",
                                   (long long)e, (long long)k);
             }
@@ -522,13 +530,8 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
             t->st.epoch_loss_sum += loss;
             t->st.global_step++;
             t->st.step_in_epoch = k + 1;
-            if (t->last_path && t->s.checkpoint_steps > 0 && k + 1 < nb &&
-                t->st.global_step % t->s.checkpoint_steps == 0) {
-                /* mid-epoch: the epoch's time so far goes into the checkpoint, the save's own does not */
-                t->st.epoch_seconds += mgsd_now() - t0;
-                MGSD_TRY(save(t, t->last_path, 1));
-                t0 = mgsd_now();
-            }
+            if (t->s.checkpoint_steps > 0 && k + 1 < nb && t->st.global_step % t->s.checkpoint_steps == 0)
+                MGSD_TRY(save_mid_epoch(t, &t0));
             if (cb->on_step) {
                 trainer_step_info si = {e, k, nb, t->st.global_step, (k + 1) * (int64_t)bs, loss,
                                         t->st.epoch_seconds + mgsd_now() - t0, lr};
