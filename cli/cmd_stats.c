@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "mgsd/data.h"
 #include "mgsd/mgsd.h"
+#include "train/trainer.h"
 
 static void stats_usage(FILE *f) {
     fprintf(f,
@@ -88,18 +89,7 @@ int cli_cmd_stats(int argc, char **argv) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "dataset", path);
         cJSON_AddStringToObject(o, "format", mgsd_dataset_format(ds));
-        cJSON_AddNumberToObject(o, "rows_read", (double)s.rows_read);
-        cJSON_AddNumberToObject(o, "users", s.users);
-        cJSON_AddNumberToObject(o, "items", s.items);
-        cJSON_AddNumberToObject(o, "interactions", (double)s.interactions);
-        cJSON_AddNumberToObject(o, "train_instances", (double)s.train_instances);
-        cJSON_AddNumberToObject(o, "valid_instances", (double)s.valid_instances);
-        cJSON_AddNumberToObject(o, "test_instances", (double)s.test_instances);
-        cJSON_AddNumberToObject(o, "seq_len_min", s.len_min);
-        cJSON_AddNumberToObject(o, "seq_len_median", s.len_median);
-        cJSON_AddNumberToObject(o, "seq_len_mean", s.len_mean);
-        cJSON_AddNumberToObject(o, "seq_len_max", s.len_max);
-        cJSON_AddNumberToObject(o, "sparsity", s.sparsity);
+        trainer_add_data_stats_json(o, &s);
         cJSON_AddNumberToObject(o, "MAX_ITEM_LIST_LENGTH", opt.max_item_list_length);
         cJSON_AddNumberToObject(o, "load_seconds", load_s);
         char *txt = cJSON_PrintUnformatted(o);

@@ -176,11 +176,6 @@ static mgsd_status bert4rec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch
     return MGSD_OK;
 }
 
-static void bert4rec_destroy(mgsd_model *m) {
-    mgsd_free(m->impl);
-    m->impl = NULL;
-}
-
 const model_vtable model_bert4rec = {
     "BERT4Rec",
     "BERT4Rec: bidirectional transformer trained by masked-item prediction (RecBole bert4rec.py)",
@@ -190,6 +185,6 @@ const model_vtable model_bert4rec = {
     bert4rec_loss,
     bert4rec_scores,
     NULL,
-    bert4rec_destroy,
+    NULL, /* destroy: impl is one allocation */
     NULL, /* loss_parts: one term */
 };

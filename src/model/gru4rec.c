@@ -87,11 +87,6 @@ static mgsd_status gru4rec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch 
     return MGSD_OK;
 }
 
-static void gru4rec_destroy(mgsd_model *m) {
-    mgsd_free(m->impl);
-    m->impl = NULL;
-}
-
 const model_vtable model_gru4rec = {
     "GRU4Rec",
     "GRU4Rec: GRU over the history, dense projection of the last state (RecBole gru4rec.py)",
@@ -101,6 +96,6 @@ const model_vtable model_gru4rec = {
     gru4rec_loss,
     gru4rec_scores,
     NULL,
-    gru4rec_destroy,
+    NULL, /* destroy: impl is one allocation */
     NULL, /* loss_parts: one term */
 };

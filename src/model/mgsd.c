@@ -262,11 +262,6 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     return st;
 }
 
-static void mgsd_destroy(mgsd_model *m) {
-    mgsd_free(m->impl);
-    m->impl = NULL;
-}
-
 /* Reference annealing: before batch g (1-based), if g % 40 == 0, tau <- max(floor, tau
  * exp(-1e-3 g)). As a function of g: tau0 exp(-0.04 n(n+1)/2) floored, n = g / 40. */
 static void mgsd_on_step(mgsd_model *m, int64_t global_step, int64_t epoch) {
@@ -769,6 +764,6 @@ const model_vtable model_mgsd = {
     mgsd_loss,
     mgsd_scores,
     mgsd_on_step,
-    mgsd_destroy,
+    NULL, /* destroy: impl is one allocation */
     mgsd_loss_parts,
 };

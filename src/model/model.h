@@ -45,7 +45,8 @@ typedef struct model_vtable {
     /* Called at each global training step before loss(), e.g. for annealed temperatures
      * (may be NULL). */
     void (*on_step)(mgsd_model *m, int64_t global_step, int64_t epoch);
-    void (*destroy)(mgsd_model *m); /* frees impl (not params) */
+    /* Frees impl (not params); NULL: impl is one allocation, freed with mgsd_free. */
+    void (*destroy)(mgsd_model *m);
     /* The unweighted terms of a composite loss, as computed by the last loss() call (may
      * be NULL: the loss is one term). Writes at most MODEL_MAX_LOSS_PARTS names (static
      * strings, the same list at every call) and values; returns how many. */

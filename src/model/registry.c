@@ -49,9 +49,7 @@ mgsd_status model_create(mgsd_model **out, const char *name, const mgsd_config *
     m->info = *info;
     mgsd_status st = vt->create(m, cfg, info, rng);
     if (st != MGSD_OK) {
-        if (m->impl && vt->destroy) vt->destroy(m);
-        params_free(&m->params);
-        mgsd_free(m);
+        model_free(m);
         return st;
     }
     *out = m;
@@ -60,7 +58,10 @@ mgsd_status model_create(mgsd_model **out, const char *name, const mgsd_config *
 
 void model_free(mgsd_model *m) {
     if (!m) return;
-    if (m->vt && m->vt->destroy) m->vt->destroy(m);
+    if (m->vt && m->vt->destroy)
+        m->vt->destroy(m);
+    else
+        mgsd_free(m->impl);
     params_free(&m->params);
     mgsd_free(m);
 }

@@ -106,11 +106,6 @@ static mgsd_status sasrec_scores(mgsd_model *m, mgsd_tape *t, const mgsd_batch *
     return MGSD_OK;
 }
 
-static void sasrec_destroy(mgsd_model *m) {
-    mgsd_free(m->impl);
-    m->impl = NULL;
-}
-
 const model_vtable model_sasrec = {
     "SASRec",
     "SASRec: causal transformer over the history, next item from the last position (RecBole sasrec.py)",
@@ -120,6 +115,6 @@ const model_vtable model_sasrec = {
     sasrec_loss,
     sasrec_scores,
     NULL,
-    sasrec_destroy,
+    NULL, /* destroy: impl is one allocation */
     NULL, /* loss_parts: one term */
 };

@@ -421,19 +421,6 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
 
 /* ---- training ------------------------------------------------------------------------ */
 
-char *trainer_metrics_json(const mgsd_eval_result *r) {
-    cJSON *o = cJSON_CreateObject();
-    char key[32];
-    double v;
-    for (int i = 0; i < mgsd_eval_entry_count(r); i++)
-        if (mgsd_eval_entry(r, i, key, sizeof key, &v) == MGSD_OK) cJSON_AddNumberToObject(o, key, v);
-    char *txt = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char *out = txt ? mgsd_strdup(txt) : NULL;
-    cJSON_free(txt);
-    return out;
-}
-
 static cJSON *metrics_obj(const mgsd_eval_result *r) {
     cJSON *o = cJSON_CreateObject();
     char key[32];
@@ -441,6 +428,30 @@ static cJSON *metrics_obj(const mgsd_eval_result *r) {
     for (int i = 0; i < mgsd_eval_entry_count(r); i++)
         if (mgsd_eval_entry(r, i, key, sizeof key, &v) == MGSD_OK) cJSON_AddNumberToObject(o, key, v);
     return o;
+}
+
+void trainer_add_data_stats_json(cJSON *o, const mgsd_data_stats *s) {
+    cJSON_AddNumberToObject(o, "rows_read", (double)s->rows_read);
+    cJSON_AddNumberToObject(o, "users", s->users);
+    cJSON_AddNumberToObject(o, "items", s->items);
+    cJSON_AddNumberToObject(o, "interactions", (double)s->interactions);
+    cJSON_AddNumberToObject(o, "train_instances", (double)s->train_instances);
+    cJSON_AddNumberToObject(o, "valid_instances", (double)s->valid_instances);
+    cJSON_AddNumberToObject(o, "test_instances", (double)s->test_instances);
+    cJSON_AddNumberToObject(o, "seq_len_min", s->len_min);
+    cJSON_AddNumberToObject(o, "seq_len_median", s->len_median);
+    cJSON_AddNumberToObject(o, "seq_len_mean", s->len_mean);
+    cJSON_AddNumberToObject(o, "seq_len_max", s->len_max);
+    cJSON_AddNumberToObject(o, "sparsity", s->sparsity);
+}
+
+char *trainer_metrics_json(const mgsd_eval_result *r) {
+    cJSON *o = metrics_obj(r);
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *out = txt ? mgsd_strdup(txt) : NULL;
+    cJSON_free(txt);
+    return out;
 }
 
 mgsd_status trainer_evaluate(mgsd_trainer *t, mgsd_split split, mgsd_eval_result *out) {
@@ -629,16 +640,7 @@ mgsd_status trainer_write_results(mgsd_trainer *t, const char *path, const mgsd_
     if (mgsd_config_to_json(t->cfg, 0, &cj) == MGSD_OK) cJSON_AddItemToObject(o, "config", cJSON_Parse(cj));
     mgsd_data_stats ds;
     if (mgsd_dataset_stats(t->ds, &ds) == MGSD_OK) {
-        cJSON *d = cJSON_AddObjectToObject(o, "dataset");
-        cJSON_AddNumberToObject(d, "users", ds.users);
-        cJSON_AddNumberToObject(d, "items", ds.items);
-        cJSON_AddNumberToObject(d, "interactions", (double)ds.interactions);
-        cJSON_AddNumberToObject(d, "rows_read", (double)ds.rows_read);
-        cJSON_AddNumberToObject(d, "train_instances", (double)ds.train_instances);
-        cJSON_AddNumberToObject(d, "valid_instances", (double)ds.valid_instances);
-        cJSON_AddNumberToObject(d, "test_instances", (double)ds.test_instances);
-        cJSON_AddNumberToObject(d, "seq_len_mean", ds.len_mean);
-        cJSON_AddNumberToObject(d, "sparsity", ds.sparsity);
+        trainer_add_data_stats_json(cJSON_AddObjectToObject(o, "dataset"), &ds);
     }
     cJSON_AddNumberToObject(o, "parameters", (double)params_count(&t->m->params));
     cJSON_AddItemToObject(o, "epochs", cJSON_Duplicate(t->history, 1));

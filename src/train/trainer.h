@@ -137,6 +137,12 @@ const char *trainer_history_json(mgsd_trainer *t);
 mgsd_status trainer_write_results(mgsd_trainer *t, const char *path, const mgsd_eval_result *test,
                                   double total_seconds);
 
+/* Adds a dataset's statistics to the JSON object o: rows_read, users, items, interactions,
+ * train/valid/test_instances, seq_len_min/median/mean/max, sparsity (results.json's
+ * "dataset" and `mgsd stats --json`). */
+struct cJSON;
+void trainer_add_data_stats_json(struct cJSON *o, const mgsd_data_stats *s);
+
 /* Metrics of a result as a JSON object text {"hit@5": ...} (owned by the caller: mgsd_free). */
 char *trainer_metrics_json(const mgsd_eval_result *r);
 
