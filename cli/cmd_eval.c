@@ -160,7 +160,8 @@ static void json_noise_report(cJSON *o, const char *key, const char *labels, dou
 
 static void eval_usage(FILE *f) {
     fprintf(f, "usage: mgsd eval --checkpoint=FILE [--dataset=PATH] [--split=test|valid] [--json]\n"
-               "                 [--inject-noise=R] [--noise-seed=S] [--noise-labels=FILE] [--key=value ...]\n\n"
+               "                 [--inject-noise=R] [--noise-seed=S] [--noise-labels=FILE] [--ranks=FILE]\n"
+               "                 [--key=value ...]\n\n"
                "Full-ranking evaluation of a checkpoint (the best-validation parameters when the file holds\n"
                "both). The dataset is re-read from the path stored in the checkpoint (or --dataset) with the\n"
                "stored filters and must have the same id maps. --key=value overrides evaluation keys such as\n"
@@ -170,11 +171,14 @@ static void eval_usage(FILE *f) {
                "MGSD checkpoints the discriminator is also scored at finding the inserted items.\n"
                "For MGSD checkpoints, when ground-truth noise labels exist (--noise-labels, default\n"
                "DATASET.noise as written by `mgsd synth`), the discriminator's precision, recall and AUC\n"
-               "at detecting the planted noise items are reported too.\n");
+               "at detecting the planted noise items are reported too.\n"
+               "--ranks=FILE writes every evaluated user's target item and its rank (1 = first) as\n"
+               "TSV (user_id, item_id, rank): `mgsd compare A B` tests two such files against each\n"
+               "other, user by user.\n");
 }
 
 int cli_cmd_eval(int argc, char **argv) {
-    const char *ckpt = NULL, *dataset = NULL, *split = "test", *labels_path = NULL, *v;
+    const char *ckpt = NULL, *dataset = NULL, *split = "test", *labels_path = NULL, *ranks_path = NULL, *v;
     int json = 0, nk = 0, have_seed = 0;
     double inject = 0;
     unsigned long long noise_seed = 0;
@@ -189,6 +193,7 @@ int cli_cmd_eval(int argc, char **argv) {
         else if ((v = cli_opt(a, "--dataset"))) dataset = v;
         else if ((v = cli_opt(a, "--split"))) split = v;
         else if ((v = cli_opt(a, "--noise-labels"))) labels_path = v;
+        else if ((v = cli_opt(a, "--ranks"))) ranks_path = v;
         else if ((v = cli_opt(a, "--inject-noise")) || (v = cli_opt(a, "--noise-seed"))) {
             char *end;
             int is_seed = a[2] == 'n';
@@ -242,6 +247,17 @@ int cli_cmd_eval(int argc, char **argv) {
     double thr = 0.5; /* MGSD's keep_threshold: items with p_clean <= thr are flagged (dropped) */
     if (is_mgsd) (void)mgsd_config_get_float(l.cfg, "keep_threshold", &thr);
     injected_detection det = {l.model, &tape, NULL, NULL, 0, 0};
+    int64_t *user_ranks = NULL;
+    int32_t *user_targets = NULL;
+    if (st == MGSD_OK && ranks_path) {
+        int32_t U = mgsd_dataset_num_users(l.ds);
+        user_ranks = malloc(sizeof *user_ranks * ((size_t)U + 1));
+        user_targets = calloc((size_t)U + 1, sizeof *user_targets);
+        if (!user_ranks || !user_targets) st = MGSD_ERR_NOMEM;
+        for (int32_t u = 0; st == MGSD_OK && u <= U; u++) user_ranks[u] = -1;
+        s.eval.user_ranks = user_ranks;
+        s.eval.user_targets = user_targets;
+    }
     if (st == MGSD_OK && inject > 0) {
         st = mgsd_noise_injector_init(&inj, model_scorer_fn, &sc, inject, l.ck.n_items, s.max_len, s.eval.batch_size,
                                       have_seed ? noise_seed : s.seed);
@@ -260,6 +276,9 @@ int cli_cmd_eval(int argc, char **argv) {
     }
     free(det.clean);
     free(det.label);
+    if (st == MGSD_OK && ranks_path) st = mgsd_rank_file_write(ranks_path, l.ds, user_ranks, user_targets);
+    free(user_ranks);
+    free(user_targets);
     /* noise detection against planted labels (MGSD only) */
     int have_noise = 0;
     mgsd_noise_report nr;
@@ -308,6 +327,7 @@ int cli_cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "inject_noise", inject);
             cJSON_AddNumberToObject(o, "inserted_items", (double)inserted);
         }
+        if (ranks_path) cJSON_AddStringToObject(o, "ranks_file", ranks_path);
         if (have_noise) json_noise_report(o, "noise_detection", labels_path, thr, &nr);
         if (have_injected) json_noise_report(o, "injected_noise_detection", NULL, thr, &inr);
         char *txt = cJSON_PrintUnformatted(o);
@@ -328,6 +348,7 @@ int cli_cmd_eval(int argc, char **argv) {
         for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
         if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
+        if (ranks_path) printf("per-user ranks written to %s\n", ranks_path);
         if (have_noise) print_noise_report(labels_path, thr, &nr);
         if (have_injected) print_noise_report("injected items, evaluation histories", thr, &inr);
     }

@@ -37,6 +37,39 @@ grep -q "hit@10" "$T/out" && ok "eval prints metrics" || bad "eval output"
 expect_rc 0 "eval --json valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --json
 grep -q '"metrics":{"hit@5"' "$T/out" && ok "eval json" || { bad "eval json"; cat "$T/out"; }
 
+# Per-user ranks (eval --ranks) and the paired comparison (compare): the file matches eval's
+# own metrics; a model against itself differs by nothing; the last and the best checkpoint's
+# figures agree with their evals; files of other splits are refused naming file and user.
+expect_rc 0 "eval --ranks --json" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --ranks="$T/best.tsv" --json
+cp "$T/out" "$T/best.json"
+expect_rc 0 "eval --ranks (last checkpoint, with injected noise)" "$MGSD" eval --checkpoint="$T/ck/$MODEL-last.ckpt" \
+    --inject-noise=0.5 --ranks="$T/last.tsv" --json
+cp "$T/out" "$T/last.json"
+expect_rc 0 "compare --json" "$MGSD" compare "$T/best.tsv" "$T/last.tsv" --topk=5,10 --json
+python3 - "$T/best.json" "$T/last.json" "$T/out" "$T/best.tsv" <<'PY3' && ok "rank file and compare agree with eval" || bad "ranks / compare figures"
+import json, sys
+b, l, c = (json.load(open(p)) for p in sys.argv[1:4])
+rows = open(sys.argv[4]).read().split("\n")
+assert rows[0] == "user_id\titem_id\trank", rows[0]
+ranks = [int(r.split("\t")[2]) for r in rows[1:] if r]
+assert len(ranks) == b["users"] == c["users"], (len(ranks), b["users"], c["users"])
+assert abs(sum(r <= 10 for r in ranks) / len(ranks) - b["metrics"]["hit@10"]) < 1e-9
+assert b["ranks_file"].endswith("best.tsv")
+k10 = [e for e in c["k"] if e["k"] == 10][0]
+for m in ("hit", "ndcg", "mrr"):
+    assert abs(k10[m]["a"] - b["metrics"][m + "@10"]) < 1e-9 and abs(k10[m]["b"] - l["metrics"][m + "@10"]) < 1e-9, m
+    assert abs(k10[m]["diff"] - (k10[m]["b"] - k10[m]["a"])) < 1e-12 and 0 <= k10[m]["p"] <= 1
+assert k10["hit_only_b"] - k10["hit_only_a"] == round((k10["hit"]["b"] - k10["hit"]["a"]) * c["users"])
+PY3
+expect_rc 0 "compare a file with itself" "$MGSD" compare "$T/best.tsv" "$T/best.tsv"
+grep -Eq "^  hit@10 .* \+0\.0000 .* 1$" "$T/out" && grep -q "only A 0, only B 0, p 1" "$T/out" \
+    && ok "no difference, p 1" || { bad "self comparison"; cat "$T/out"; }
+expect_rc 0 "eval --ranks valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --ranks="$T/valid.tsv"
+expect_rc 1 "compare test against valid ranks" "$MGSD" compare "$T/best.tsv" "$T/valid.tsv"; expect_err "has target item"
+expect_rc 2 "compare with one file" "$MGSD" compare "$T/best.tsv"; expect_err "two rank files"
+expect_rc 2 "compare --topk=0" "$MGSD" compare "$T/best.tsv" "$T/best.tsv" --topk=0; expect_err "--topk"
+expect_rc 1 "compare a file that is not a rank file" "$MGSD" compare "$T/best.tsv" "$T/s.inter"; expect_err "s.inter:1: not a rank file"
+
 # eval_mode: the target against N sampled negatives (RecBole's uniN / popN); never below full ranking
 expect_rc 0 "eval --eval_mode=uni20 --json" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mode=uni20 --json
 cp "$T/out" "$T/uni20.json"

@@ -60,10 +60,27 @@ static void test_afile(void) {
     CHECK(f && fgets(text, sizeof text, f));
     if (f) fclose(f);
     CHECK_STR_EQ(text, "new");
+    /* mgsd_read_file: the whole file, NUL-terminated, through buffer growth (8192 -> 32768) */
+    size_t big = 20000;
+    char *data = malloc(big), *got = NULL;
+    size_t got_len = 0;
+    for (size_t i = 0; data && i < big; i++) data[i] = (char)('a' + i % 26);
+    CHECK_OK(mgsd_write_file_atomic(path, data, big));
+    CHECK_OK(mgsd_read_file(path, "test file", &got, &got_len));
+    CHECK_INT_EQ(got_len, big);
+    CHECK(got && data && !memcmp(got, data, big) && got[big] == '\0');
+    mgsd_free(got);
+    free(data);
+    CHECK_OK(mgsd_write_file_atomic(path, "", 0));
+    CHECK_OK(mgsd_read_file(path, "test file", &got, &got_len));
+    CHECK(got_len == 0 && got && got[0] == '\0');
+    mgsd_free(got);
     char missing[96];
     snprintf(missing, sizeof missing, "%s/no/such/out.tsv", dir);
     CHECK_STATUS(mgsd_afile_open(&a, missing), MGSD_ERR_IO);
     CHECK_CONTAINS(mgsd_last_error(), "no/such/out.tsv");
+    CHECK_STATUS(mgsd_read_file(missing, "test file", &got, &got_len), MGSD_ERR_IO);
+    CHECK_CONTAINS(mgsd_last_error(), "no/such/out.tsv: cannot open test file");
     remove(path);
     rmdir(dir);
 }

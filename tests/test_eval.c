@@ -1,10 +1,13 @@
 /* Tests of full-ranking evaluation on hand-computed rankings: tie convention, K larger
  * than the number of items, target at rank 1 and just outside K, history masking, NaN,
- * length buckets, metric keys; top-k against a full-sort reference; noise report. */
+ * length buckets, metric keys; top-k against a full-sort reference; noise report; per-user
+ * ranks, rank files and the paired comparison. */
+#define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mgsd/data.h"
 #include "mgsd/eval.h"
@@ -56,7 +59,9 @@ static mgsd_status stub_score(void *m, const mgsd_batch *b, float *scores) {
     return MGSD_OK;
 }
 
-static void test_eval_run(void) {
+/* Three users over items a-d, no filtering; the stub model ranks their test targets 3, 0
+ * and 1. */
+static mgsd_dataset *load_abcd(void) {
     const char *text = "u1 a b c d\nu2 b c d a\nu3 c d a b\n";
     mgsd_data_options o;
     mgsd_data_options_default(&o);
@@ -64,6 +69,11 @@ static void test_eval_run(void) {
     o.item_inter_num_interval = "";
     mgsd_dataset *ds = NULL;
     CHECK_OK(mgsd_dataset_load_buffer(&ds, text, strlen(text), "mem", &o));
+    return ds;
+}
+
+static void test_eval_run(void) {
+    mgsd_dataset *ds = load_abcd();
     if (!ds) return;
     CHECK_INT_EQ(mgsd_dataset_num_items(ds), 5);
     stub_model sm = {5, 0, 0};
@@ -556,6 +566,154 @@ static void test_noise_report(void) {
     CHECK_STATUS(mgsd_eval_noise(bad, z, 2, 0.5, &r), MGSD_ERR_NUMERIC);
 }
 
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Per-user ranks from mgsd_eval_run, the rank file round trip, its errors and pairing. */
+static void test_rank_files(void) {
+    mgsd_dataset *ds = load_abcd();
+    if (!ds) return;
+    stub_model sm = {5, 0, 0};
+    mgsd_eval_options eo;
+    mgsd_eval_options_default(&eo);
+    eo.batch_size = 2;
+    int64_t ranks[4] = {-1, -1, -1, -1};
+    int32_t targets[4] = {0, 0, 0, 0};
+    eo.user_ranks = ranks;
+    eo.user_targets = targets;
+    mgsd_eval_result res;
+    /* test: ranks u1 3 (d), u2 0 (a), u3 1 (b), as in test_eval_run */
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, stub_score, &sm, &eo, &res));
+    int32_t u1 = mgsd_dataset_find_user(ds, "u1"), u2 = mgsd_dataset_find_user(ds, "u2"),
+            u3 = mgsd_dataset_find_user(ds, "u3");
+    CHECK_INT_EQ(ranks[u1], 3);
+    CHECK_INT_EQ(ranks[u2], 0);
+    CHECK_INT_EQ(ranks[u3], 1);
+    CHECK_INT_EQ(ranks[0], -1);
+    CHECK_INT_EQ(targets[u1], mgsd_dataset_find_item(ds, "d"));
+    CHECK_INT_EQ(targets[u3], mgsd_dataset_find_item(ds, "b"));
+
+    char dir[] = "/tmp/mgsd_ranks_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char pa[64], pb[64];
+    snprintf(pa, sizeof pa, "%s/a.tsv", dir);
+    snprintf(pb, sizeof pb, "%s/b.tsv", dir);
+    CHECK_OK(mgsd_rank_file_write(pa, ds, ranks, targets));
+    mgsd_rank_file fa, fb;
+    CHECK_OK(mgsd_rank_file_read(pa, &fa));
+    CHECK_INT_EQ(fa.n, 3);
+    CHECK(fa.n == 3 && !strcmp(fa.users[0], mgsd_dataset_user_name(ds, 1)));
+    for (int64_t i = 0; i < fa.n; i++) {
+        int32_t u = mgsd_dataset_find_user(ds, fa.users[i]);
+        CHECK_INT_EQ(fa.ranks[i], ranks[u]);
+        CHECK(!strcmp(fa.items[i], mgsd_dataset_item_name(ds, targets[u])));
+        CHECK_INT_EQ(fa.lines[i], i + 2);
+    }
+    /* B: the same users in another order (blank line and CRLF), u2 now ranked 5th */
+    write_text(pb, "user_id\titem_id\trank\r\nu3\tb\t2\r\n\nu2\ta\t5\nu1\td\t4\n");
+    CHECK_OK(mgsd_rank_file_read(pb, &fb));
+    CHECK_INT_EQ(fb.lines[1], 4);
+    int64_t ra[3], rb[3];
+    CHECK_OK(mgsd_rank_files_pair(&fa, pa, &fb, pb, ra, rb));
+    for (int64_t i = 0; i < 3; i++) {
+        int32_t u = mgsd_dataset_find_user(ds, fa.users[i]);
+        CHECK_INT_EQ(ra[i], ranks[u]);
+        CHECK_INT_EQ(rb[i], u == u2 ? 4 : ranks[u]);
+    }
+    mgsd_rank_file_free(&fb);
+    /* pairing errors name the file, the line and the user */
+    write_text(pb, "user_id\titem_id\trank\nu3\tb\t2\nu1\td\t4\n");
+    CHECK_OK(mgsd_rank_file_read(pb, &fb));
+    CHECK_STATUS(mgsd_rank_files_pair(&fa, pa, &fb, pb, ra, rb), MGSD_ERR_FORMAT);
+    CHECK_CONTAINS(mgsd_last_error(), "user 'u2' is not in");
+    CHECK_STATUS(mgsd_rank_files_pair(&fb, pb, &fa, pa, ra, rb), MGSD_ERR_FORMAT);
+    CHECK_CONTAINS(mgsd_last_error(), "user 'u2' is not in");
+    mgsd_rank_file_free(&fb);
+    write_text(pb, "user_id\titem_id\trank\nu3\tb\t2\nu2\tc\t5\nu1\td\t4\n");
+    CHECK_OK(mgsd_rank_file_read(pb, &fb));
+    CHECK_STATUS(mgsd_rank_files_pair(&fa, pa, &fb, pb, ra, rb), MGSD_ERR_FORMAT);
+    CHECK_CONTAINS(mgsd_last_error(), "target item 'a' but 'c'");
+    CHECK_CONTAINS(mgsd_last_error(), "b.tsv:3");
+    mgsd_rank_file_free(&fb);
+    mgsd_rank_file_free(&fa);
+    /* malformed files */
+    static const struct { const char *text, *msg; mgsd_status st; } bad[] = {
+        {"", "empty file", MGSD_ERR_EMPTY},
+        {"user_id\titem_id\trank\n\n", "no users", MGSD_ERR_EMPTY},
+        {"user\titem\trank\nu1\td\t4\n", "b.tsv:1: not a rank file", MGSD_ERR_PARSE},
+        {"user_id\titem_id\trank\nu1\td\n", "b.tsv:2: expected 3 TAB-separated fields", MGSD_ERR_PARSE},
+        {"user_id\titem_id\trank\nu1\td\t4\t1\n", "found 4", MGSD_ERR_PARSE},
+        {"user_id\titem_id\trank\nu1\td\t0\n", "rank '0' is not a positive integer", MGSD_ERR_PARSE},
+        {"user_id\titem_id\trank\nu1\td\t4x\n", "rank '4x'", MGSD_ERR_PARSE},
+        {"user_id\titem_id\trank\n\td\t4\n", "b.tsv:2: empty user or item id", MGSD_ERR_PARSE},
+        {"user_id\titem_id\trank\nu1\td\t4\nu2\ta\t1\nu1\td\t3\n", "b.tsv:4: user 'u1' is listed twice (first at line 2)",
+         MGSD_ERR_PARSE},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(pb, bad[i].text);
+        CHECK_STATUS(mgsd_rank_file_read(pb, &fb), bad[i].st);
+        CHECK_CONTAINS(mgsd_last_error(), bad[i].msg);
+        CHECK(fb.n == 0 && fb.buf == NULL);
+    }
+    snprintf(pb, sizeof pb, "%s/missing.tsv", dir);
+    CHECK_STATUS(mgsd_rank_file_read(pb, &fb), MGSD_ERR_IO);
+    CHECK_CONTAINS(mgsd_last_error(), "missing.tsv");
+    remove(pa);
+    snprintf(pb, sizeof pb, "%s/b.tsv", dir);
+    remove(pb);
+    rmdir(dir);
+    mgsd_dataset_free(ds);
+}
+
+/* The paired comparison on hand-computed figures. */
+static void test_paired(void) {
+    mgsd_paired_result r;
+    /* hit@1: A hits users 0 and 1, B users 0, 2 and 3: d = {0, -1, 1, 1} */
+    int64_t a[8] = {0, 0, 5, 5}, b[8] = {0, 5, 0, 0};
+    CHECK_OK(mgsd_eval_paired(a, b, 4, 1, &r));
+    CHECK_INT_EQ(r.n, 4);
+    CHECK_NEAR(r.hit.a, 0.5, 1e-12);
+    CHECK_NEAR(r.hit.b, 0.75, 1e-12);
+    CHECK_NEAR(r.hit.diff, 0.25, 1e-12);
+    double se = sqrt(2.75 / 3 / 4);
+    CHECK_NEAR(r.hit.se, se, 1e-12);
+    CHECK_NEAR(r.hit.lo, 0.25 - 1.96 * se, 1e-12);
+    CHECK_NEAR(r.hit.hi, 0.25 + 1.96 * se, 1e-12);
+    CHECK_NEAR(r.hit.p, erfc(0.25 / se / sqrt(2.0)), 1e-12);
+    CHECK_INT_EQ(r.only_a, 1);
+    CHECK_INT_EQ(r.only_b, 2);
+    CHECK_NEAR(r.p_mcnemar, 1.0, 1e-12); /* 2 P(X <= 1), X ~ Bin(3, 1/2) = 2 x 4/8 */
+    /* McNemar: B alone hits 6 users, A none: 2 / 2^6 */
+    int64_t a2[8] = {5, 5, 5, 5, 5, 5, 5, 5}, b2[8] = {0, 0, 0, 0, 0, 0, 5, 5};
+    CHECK_OK(mgsd_eval_paired(a2, b2, 8, 1, &r));
+    CHECK_NEAR(r.p_mcnemar, 2.0 / 64, 1e-12);
+    CHECK_OK(mgsd_eval_paired(b2, a2, 8, 1, &r)); /* symmetric */
+    CHECK_NEAR(r.p_mcnemar, 2.0 / 64, 1e-12);
+    CHECK_INT_EQ(r.only_a, 6);
+    /* ndcg@3 and mrr@3 from ranks 2 and 0 swapped between the models: equal means, se 0.5 */
+    int64_t a3[2] = {2, 0}, b3[2] = {0, 2};
+    CHECK_OK(mgsd_eval_paired(a3, b3, 2, 3, &r));
+    CHECK_NEAR(r.ndcg.a, 0.75, 1e-12);
+    CHECK_NEAR(r.ndcg.diff, 0.0, 1e-12);
+    CHECK_NEAR(r.ndcg.se, 0.5, 1e-12);
+    CHECK_NEAR(r.ndcg.p, 1.0, 1e-12);
+    CHECK_NEAR(r.mrr.b, (1 + 1.0 / 3) / 2, 1e-12);
+    CHECK_NEAR(r.mrr.se, 2.0 / 3, 1e-12); /* d = {2/3, -2/3}: sd sqrt(8/9), over sqrt(2) */
+    /* identical ranks: no difference, p 1 */
+    CHECK_OK(mgsd_eval_paired(a, a, 4, 10, &r));
+    CHECK_NEAR(r.hit.diff, 0.0, 0);
+    CHECK_NEAR(r.hit.p, 1.0, 0);
+    CHECK_NEAR(r.p_mcnemar, 1.0, 0);
+    CHECK_STATUS(mgsd_eval_paired(a, b, 1, 1, &r), MGSD_ERR_INVALID_ARG);
+    CHECK_STATUS(mgsd_eval_paired(a, b, 4, 0, &r), MGSD_ERR_INVALID_ARG);
+    int64_t neg[2] = {0, -1};
+    CHECK_STATUS(mgsd_eval_paired(neg, a, 2, 1, &r), MGSD_ERR_INVALID_ARG);
+}
+
 int main(void) {
     test_rank_ties();
     test_eval_run();
@@ -564,5 +722,7 @@ int main(void) {
     test_topk();
     test_recommend_users();
     test_noise_report();
+    test_rank_files();
+    test_paired();
     return test_summary();
 }

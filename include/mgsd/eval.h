@@ -57,6 +57,11 @@ typedef struct mgsd_eval_options {
     int n_neg;                             /* 0: full ranking (default); > 0: sampled ranking, 1..N-2 */
     int neg_pop;                           /* sampled: 0 uniform ("uniN"), 1 by interaction count ("popN") */
     uint64_t neg_seed;                     /* sampled: seed of the negatives' streams */
+    /* Optional outputs (NULL: off), arrays of n_users + 1 indexed by dense user id: the
+     * 0-based rank and the target item of every user evaluated; other entries are left as
+     * they are. For rank files and paired comparisons (below). */
+    int64_t *user_ranks;
+    int32_t *user_targets;
 } mgsd_eval_options;
 
 /* Metrics (RecBole's names, case-insensitive in mgsd_eval_parse_metric). All are computed;
@@ -189,6 +194,53 @@ int64_t mgsd_noise_injector_inserted(const mgsd_noise_injector *inj);
 typedef mgsd_status (*mgsd_noise_observer)(void *ctx, const mgsd_batch *noisy, const uint8_t *injected);
 void mgsd_noise_injector_observe(mgsd_noise_injector *inj, mgsd_noise_observer fn, void *ctx);
 void mgsd_noise_injector_free(mgsd_noise_injector *inj);
+
+/* ---- paired comparison of two models on the same users -----------------------------
+ * rank_a[i] and rank_b[i] are the 0-based ranks of user i's target under models A and B
+ * (the same users and targets). For hit, ndcg and mrr at K (the per-user values above)
+ * with d_i = metric_B(i) - metric_A(i): both means, the mean difference, its standard error
+ * sd(d) / sqrt(n) (sd with n - 1), a 95% interval (diff +- 1.96 se) and the two-sided
+ * p-value of the paired z-test (1 when every d_i is 0). For hit@K also McNemar's exact test:
+ * the users only A hits, only B hits, and the two-sided binomial p-value of that split. The
+ * paired test sees what an unpaired standard error hides: most users are hit by both models
+ * or by neither. */
+typedef struct mgsd_paired_metric {
+    double a, b, diff, se, lo, hi, p;
+} mgsd_paired_metric;
+typedef struct mgsd_paired_result {
+    int64_t n;
+    int k;
+    mgsd_paired_metric hit, ndcg, mrr;
+    int64_t only_a, only_b;
+    double p_mcnemar;
+} mgsd_paired_result;
+/* MGSD_ERR_INVALID_ARG when n < 2, k < 1 or a rank is negative. */
+mgsd_status mgsd_eval_paired(const int64_t *rank_a, const int64_t *rank_b, int64_t n, int k,
+                             mgsd_paired_result *out);
+
+/* Rank files (`mgsd eval --ranks=FILE`, `mgsd compare`): a header line
+ * "user_id<TAB>item_id<TAB>rank", then one line per evaluated user: the user's id, its
+ * target item's id (the dataset's tokens) and the target's 1-based rank (1 = first).
+ * write: the users with user_ranks[u] >= 0, in dense id order, atomically (PATH.tmp +
+ * rename). read: blank lines are skipped; errors name the file and line (wrong header or
+ * field count, a rank that is not a positive integer, a user listed twice, no rows). */
+typedef struct mgsd_rank_file {
+    int64_t n;
+    char **users, **items; /* point into buf */
+    int64_t *ranks;        /* 0-based */
+    int64_t *lines;        /* line number of each row */
+    char *buf;
+} mgsd_rank_file;
+mgsd_status mgsd_rank_file_write(const char *path, const mgsd_dataset *ds, const int64_t *user_ranks,
+                                 const int32_t *user_targets);
+mgsd_status mgsd_rank_file_read(const char *path, mgsd_rank_file *out);
+void mgsd_rank_file_free(mgsd_rank_file *f);
+/* Pairs b's rows with a's by user: rank_a[i] = a's rank of a's i-th row, rank_b[i] = b's rank
+ * of the same user (arrays of a->n). MGSD_ERR_FORMAT naming the file and line when a user is
+ * in one file only or a user's target differs (files of other splits or data sets);
+ * path_a and path_b are only used in messages. */
+mgsd_status mgsd_rank_files_pair(const mgsd_rank_file *a, const char *path_a, const mgsd_rank_file *b,
+                                 const char *path_b, int64_t *rank_a, int64_t *rank_b);
 
 #ifdef __cplusplus
 }

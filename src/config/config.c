@@ -772,31 +772,9 @@ mgsd_status mgsd_config_load_yaml_string(mgsd_config *c, const char *name, const
 
 mgsd_status mgsd_config_load_yaml(mgsd_config *c, const char *path) {
     MGSD_CHECK_ARG(c != NULL && path != NULL);
-    FILE *f = fopen(path, "rb");
-    if (!f) return mgsd_error(MGSD_ERR_IO, "%s: cannot open config file: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *g = mgsd_realloc(buf, cap);
-            if (!g) {
-                mgsd_free(buf);
-                fclose(f);
-                return mgsd_error(MGSD_ERR_NOMEM, "%s: out of memory", path);
-            }
-            buf = g;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        mgsd_free(buf);
-        return mgsd_error(MGSD_ERR_IO, "%s: read error", path);
-    }
+    char *buf;
+    size_t len;
+    MGSD_TRY(mgsd_read_file(path, "config file", &buf, &len));
     mgsd_status st = mgsd_config_load_yaml_string(c, path, buf, len);
     mgsd_free(buf);
     return st;

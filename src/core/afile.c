@@ -1,4 +1,4 @@
-/* Atomic output files: see core.h (mgsd_afile). */
+/* Whole-file input and atomic output files: see core.h (mgsd_read_file, mgsd_afile). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -76,4 +76,39 @@ mgsd_status mgsd_write_file_atomic(const char *path, const void *data, size_t le
         return st;
     }
     return mgsd_afile_commit(&a);
+}
+
+mgsd_status mgsd_read_file(const char *path, const char *what, char **out, size_t *out_len) {
+    MGSD_CHECK_ARG(path && what && out && out_len);
+    *out = NULL;
+    *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return mgsd_error(MGSD_ERR_IO, "%s: cannot open %s: %s", path, what, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *g = mgsd_realloc(buf, cap);
+            if (!g) {
+                mgsd_free(buf);
+                fclose(f);
+                return mgsd_error(MGSD_ERR_NOMEM, "%s: out of memory", path);
+            }
+            buf = g;
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        mgsd_free(buf);
+        return mgsd_error(MGSD_ERR_IO, "%s: read error", path);
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return MGSD_OK;
 }

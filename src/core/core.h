@@ -69,6 +69,10 @@ typedef struct { mgsd_arena_block *block; size_t off; size_t used; } mgsd_arena_
 mgsd_arena_mark mgsd_arena_get_mark(const mgsd_arena *a);
 void mgsd_arena_set_mark(mgsd_arena *a, mgsd_arena_mark m);
 
+/* The whole of a file into a NUL-terminated buffer (*out, free with mgsd_free; *out_len bytes
+ * before the NUL). Errors name the file: "PATH: cannot open WHAT: reason", read errors. */
+mgsd_status mgsd_read_file(const char *path, const char *what, char **out, size_t *out_len);
+
 /* Output files that appear whole or not at all: writes go to PATH.tmp.XXXXXX beside PATH
  * (same filesystem), commit flushes, closes and renames it over PATH; abort (or a failed
  * commit) removes it, so a crash or an error never leaves a half-written PATH. */

@@ -289,6 +289,8 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
                                 mgsd_dataset_user_name(ds, b.users[r]));
                 goto done;
             }
+            if (opt->user_ranks) opt->user_ranks[b.users[r]] = ranks[r];
+            if (opt->user_targets) opt->user_targets[b.users[r]] = b.targets[r];
             metrics_add(&out->all, out->ks, out->n_ks, ranks[r]);
             for (int j = 0; j < out->n_buckets; j++)
                 if (b.full_lens[r] >= out->bucket_lo[j] && b.full_lens[r] < out->bucket_hi[j])
