@@ -10,6 +10,8 @@
 # same command again to continue runs that were killed (from <model>-last.ckpt; only
 # --threads and --checkpoint_steps are taken from the command line then) and to skip
 # finished ones.
+# A finished run's test ranks go to <dir>/test-ranks.tsv (mgsd eval --ranks); the table then
+# tests MGSD against its sub-model seed by seed, user by user (mgsd compare).
 # Each run also saves its last checkpoint every $EARLY_STOP_CHECKPOINT_STEPS steps (default
 # 200; 0 = at epoch ends only), so a run killed mid-epoch loses at most that many steps.
 # EARLY_STOP_JOBS=N trains N seeds at a time, each on cores/N threads unless --threads is
@@ -21,8 +23,8 @@ out=${EARLY_STOP_DIR:-/tmp/mgsd-early-stop}
 # OMP_WAIT_POLICY: the OpenMP default unless the caller sets it (README, "Threads").
 
 report() {
-python3 - "$@" <<'PY'
-import json, os, sys, math
+MGSD_BIN="$mgsd" python3 - "$@" <<'PY'
+import json, os, sys, math, subprocess
 rows = []
 for d in sys.argv[1:]:
     p = os.path.join(d, 'results.json')
@@ -37,7 +39,7 @@ for d in sys.argv[1:]:
     rows.append((name, os.path.basename(r['config'].get('dataset', '?')), r['config'].get('seed'),
                  len(ep), r.get('best_epoch', -1), r['best_valid'].get('hit@20', 0),
                  r['test'].get('hit@10', 0), r['test'].get('ndcg@10', 0), r['test'].get('hit@20', 0), sec,
-                 r.get('stopped_early', False)))
+                 r.get('stopped_early', False), os.path.join(d, 'test-ranks.tsv')))
 print(f"{'model':10} {'dataset':24} {'seed':>5} {'epochs':>6} {'best':>4} {'valid h@20':>10} "
       f"{'test h@10':>9} {'test n@10':>9} {'test h@20':>9} {'s/epoch':>7} stopped")
 for r in rows:
@@ -68,6 +70,17 @@ for (m, d), g in groups.items():
     print(f"{m:10} vs {sub:8} on {d}: test hit@10 {mean(g, 6):.4f} vs {mean(base, 6):.4f} ({mean(g, 6) - mean(base, 6):+.4f}), "
           f"ndcg@10 {mean(g, 7):.4f} vs {mean(base, 7):.4f} ({mean(g, 7) - mean(base, 7):+.4f}) "
           f"[{len(g)} vs {len(base)} seeds]")
+    # The same seeds tested user by user (mgsd compare on the runs' test-ranks.tsv)
+    by_seed = {x[2]: x[11] for x in base}
+    for x in g:
+        a = by_seed.get(x[2])
+        if not a or not os.path.exists(a) or not os.path.exists(x[11]):
+            continue
+        c = json.loads(subprocess.run([os.environ['MGSD_BIN'], 'compare', a, x[11], '--topk=10', '--json'],
+                                      check=True, capture_output=True, text=True).stdout)['k'][0]
+        print(f"  seed {x[2]} paired: hit@10 {c['hit']['diff']:+.4f} (se {c['hit']['se']:.4f}, p {c['hit']['p']:.2g}; "
+              f"only {sub} {c['hit_only_a']:.0f}, only MGSD {c['hit_only_b']:.0f}), "
+              f"ndcg@10 {c['ndcg']['diff']:+.4f} (se {c['ndcg']['se']:.4f}, p {c['ndcg']['p']:.2g})")
 PY
 }
 
@@ -110,6 +123,13 @@ one_seed() { # seed dir [--key=value ...]
     "$mgsd" train --model="$model" --dataset="$data" "${cfg[@]}" --seed="$s" --checkpoint-dir="$d" \
       --checkpoint_steps="$ckpt_steps" "$@" "${extra[@]}" \
       > "$d/train.log" 2>&1 || echo "$model seed $s failed, see $d/train.log" >&2
+  fi
+  # Each user's test rank, for paired comparisons in the report (mgsd compare)
+  if [ -f "$d/$model-best.ckpt" ] && [ ! -f "$d/test-ranks.tsv" ] \
+     && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("test") else 1)' "$d/results.json" 2>/dev/null; then
+    "$mgsd" eval --checkpoint="$d/$model-best.ckpt" --ranks="$d/test-ranks.tsv" \
+      $(printf '%s\n' "$@" "${extra[@]}" | grep -E '^--threads=' || true) > /dev/null \
+      || echo "$model seed $s: eval --ranks failed" >&2
   fi
 }
 dirs=()
