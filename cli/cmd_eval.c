@@ -276,9 +276,6 @@ int cli_cmd_eval(int argc, char **argv) {
     }
     free(det.clean);
     free(det.label);
-    if (st == MGSD_OK && ranks_path) st = mgsd_rank_file_write(ranks_path, l.ds, user_ranks, user_targets);
-    free(user_ranks);
-    free(user_targets);
     /* noise detection against planted labels (MGSD only) */
     int have_noise = 0;
     mgsd_noise_report nr;
@@ -304,6 +301,10 @@ int cli_cmd_eval(int argc, char **argv) {
             free(clean);
         }
     }
+    /* written last, so a failed evaluation leaves no rank file */
+    if (st == MGSD_OK && ranks_path) st = mgsd_rank_file_write(ranks_path, l.ds, user_ranks, user_targets);
+    free(user_ranks);
+    free(user_targets);
     ag_tape_free(&tape);
     if (st != MGSD_OK) {
         rc = cli_fail(st);
