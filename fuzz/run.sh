@@ -8,9 +8,9 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 B="$ROOT/build-fuzz"
 cmake -S "$ROOT" -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DMGSD_FUZZ=ON -DMGSD_BLAS=ON \
       -DMGSD_NATIVE=OFF >/dev/null
-cmake --build "$B" -j2 --target fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ckpt
+cmake --build "$B" -j2 --target fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ckpt fuzz_ranks
 status=0
-for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ckpt; do
+for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ckpt fuzz_ranks; do
   C="$B/corpus/$t"
   mkdir -p "$C"
   case $t in
@@ -31,6 +31,9 @@ for t in fuzz_inter fuzz_seq fuzz_csv fuzz_auto fuzz_filters fuzz_config fuzz_ck
       printf '\x00MGSDCKPT\x01\x00\x00\x00\x00\x00\x00\x00' > "$C/seed-empty"
       printf '\x01SASRec\xffmgsd-config 1\nseed\tint\t0\tdefaults: overall\t2020\n\xffmgsd-dataset 1\nx.inter\n2 1\na\nb\nu1\n\xff\x00\x00\x00\x00\xff\x00\x00\x00\x00\x00\x00\x00\x00' \
         > "$C/seed-sections" ;;
+    fuzz_ranks)    # two rank files separated by 0xFF
+      printf 'user_id\titem_id\trank\nu1\td\t4\nu2\ta\t1\n\xffuser_id\titem_id\trank\nu2\ta\t3\nu1\td\t1\n' > "$C/seed-pair"
+      printf 'user_id\titem_id\trank\r\n\nu1\td\t9223372036854775807\n' > "$C/seed-one" ;;
     *) cp -n "$ROOT"/tests/fixtures/data/* "$C"/ 2>/dev/null || true ;;
   esac
   log="$B/$t.log"

@@ -659,6 +659,13 @@ static void test_rank_files(void) {
         CHECK_CONTAINS(mgsd_last_error(), bad[i].msg);
         CHECK(fb.n == 0 && fb.buf == NULL);
     }
+    /* from memory: the same parser; a NUL byte is an error naming its line */
+    const char mem[] = "user_id\titem_id\trank\nu1\td\t4\nu2\ta\t1\n";
+    CHECK_OK(mgsd_rank_file_parse("mem.tsv", mem, sizeof mem - 1, &fb));
+    CHECK(fb.n == 2 && fb.ranks[1] == 0 && !strcmp(fb.items[0], "d"));
+    mgsd_rank_file_free(&fb);
+    CHECK_STATUS(mgsd_rank_file_parse("mem.tsv", mem, sizeof mem, &fb), MGSD_ERR_PARSE);
+    CHECK_CONTAINS(mgsd_last_error(), "mem.tsv:4: NUL byte");
     snprintf(pb, sizeof pb, "%s/missing.tsv", dir);
     CHECK_STATUS(mgsd_rank_file_read(pb, &fb), MGSD_ERR_IO);
     CHECK_CONTAINS(mgsd_last_error(), "missing.tsv");

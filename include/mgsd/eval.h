@@ -234,6 +234,8 @@ typedef struct mgsd_rank_file {
 mgsd_status mgsd_rank_file_write(const char *path, const mgsd_dataset *ds, const int64_t *user_ranks,
                                  const int32_t *user_targets);
 mgsd_status mgsd_rank_file_read(const char *path, mgsd_rank_file *out);
+/* The same from text in memory (copied); name stands for the file in errors. */
+mgsd_status mgsd_rank_file_parse(const char *name, const void *text, size_t len, mgsd_rank_file *out);
 void mgsd_rank_file_free(mgsd_rank_file *f);
 /* Pairs b's rows with a's by user: rank_a[i] = a's rank of a's i-th row, rank_b[i] = b's rank
  * of the same user (arrays of a->n). MGSD_ERR_FORMAT naming the file and line when a user is

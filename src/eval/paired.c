@@ -121,13 +121,19 @@ static user_row *sorted_users(const mgsd_rank_file *f) {
     return s;
 }
 
-mgsd_status mgsd_rank_file_read(const char *path, mgsd_rank_file *out) {
-    MGSD_CHECK_ARG(path && out);
-    memset(out, 0, sizeof *out);
-    size_t len = 0;
-    MGSD_TRY(mgsd_read_file(path, "rank file", &out->buf, &len));
+/* Parses out->buf (len bytes, NUL-terminated; out owns it) in place; path names the file in
+ * errors. Frees everything on error. */
+static mgsd_status parse_rank_file(const char *path, size_t len, mgsd_rank_file *out) {
     int64_t cap = 1;
     for (size_t i = 0; i < len; i++) cap += out->buf[i] == '\n';
+    size_t z = strlen(out->buf);
+    if (z < len) {
+        int64_t line = 1;
+        for (size_t i = 0; i < z; i++) line += out->buf[i] == '\n';
+        mgsd_status e = mgsd_error(MGSD_ERR_PARSE, "%s:%lld: NUL byte: not a text file", path, (long long)line);
+        mgsd_rank_file_free(out);
+        return e;
+    }
     out->users = mgsd_malloc((size_t)cap * sizeof *out->users);
     out->items = mgsd_malloc((size_t)cap * sizeof *out->items);
     out->ranks = mgsd_malloc((size_t)cap * sizeof *out->ranks);
@@ -192,6 +198,23 @@ mgsd_status mgsd_rank_file_read(const char *path, mgsd_rank_file *out) {
     mgsd_free(s);
     if (st != MGSD_OK) mgsd_rank_file_free(out);
     return st;
+}
+
+mgsd_status mgsd_rank_file_read(const char *path, mgsd_rank_file *out) {
+    MGSD_CHECK_ARG(path && out);
+    memset(out, 0, sizeof *out);
+    size_t len = 0;
+    MGSD_TRY(mgsd_read_file(path, "rank file", &out->buf, &len));
+    return parse_rank_file(path, len, out);
+}
+
+mgsd_status mgsd_rank_file_parse(const char *name, const void *text, size_t len, mgsd_rank_file *out) {
+    MGSD_CHECK_ARG(name && (text || len == 0) && out);
+    memset(out, 0, sizeof *out);
+    if (!(out->buf = mgsd_malloc(len + 1))) return MGSD_ERR_NOMEM;
+    if (len) memcpy(out->buf, text, len);
+    out->buf[len] = '\0';
+    return parse_rank_file(name, len, out);
 }
 
 mgsd_status mgsd_rank_files_pair(const mgsd_rank_file *a, const char *path_a, const mgsd_rank_file *b,
