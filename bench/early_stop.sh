@@ -76,8 +76,12 @@ for (m, d), g in groups.items():
         a = by_seed.get(x[2])
         if not a or not os.path.exists(a) or not os.path.exists(x[11]):
             continue
-        c = json.loads(subprocess.run([os.environ['MGSD_BIN'], 'compare', a, x[11], '--topk=10', '--json'],
-                                      check=True, capture_output=True, text=True).stdout)['k'][0]
+        cp = subprocess.run([os.environ['MGSD_BIN'], 'compare', a, x[11], '--topk=10', '--json'],
+                            capture_output=True, text=True)
+        if cp.returncode != 0:
+            print(f"  seed {x[2]} paired: {cp.stderr.strip()}")
+            continue
+        c = json.loads(cp.stdout)['k'][0]
         print(f"  seed {x[2]} paired: hit@10 {c['hit']['diff']:+.4f} (se {c['hit']['se']:.4f}, p {c['hit']['p']:.2g}; "
               f"only {sub} {c['hit_only_a']:.0f}, only MGSD {c['hit_only_b']:.0f}), "
               f"ndcg@10 {c['ndcg']['diff']:+.4f} (se {c['ndcg']['se']:.4f}, p {c['ndcg']['p']:.2g})")
