@@ -8,7 +8,9 @@
 
 #include "cli.h"
 #include "cli_ckpt.h"
+#include "mgsd/config.h"
 #include "mgsd/eval.h"
+#include "train/trainer.h"
 
 static void compare_usage(FILE *f) {
     fprintf(f, "usage: mgsd compare A.tsv B.tsv [--topk=5,10,20] [--json]\n\n"
@@ -20,23 +22,18 @@ static void compare_usage(FILE *f) {
                "the paired test is far more sensitive than comparing two means with their own errors.\n");
 }
 
-/* "5,10,20" or "[5,10,20]" into ks; 0 on a malformed list. */
-static int parse_ks(const char *v, int *ks, int cap) {
-    int n = 0;
-    const char *p = v;
-    if (*p == '[') p++;
-    while (*p && *p != ']') {
-        char *end;
-        long k = strtol(p, &end, 10);
-        if (end == p || k < 1 || k > 1000000 || n == cap) return 0;
-        ks[n++] = (int)k;
-        p = end;
-        while (*p == ' ') p++;
-        if (*p == ',') p++;
-        else if (*p && *p != ']') return 0;
-    }
-    if (*p == ']' && p[1]) return 0;
-    return n;
+/* The cut-offs of a --topk=... argument (NULL: the default), read as `mgsd eval` reads
+ * them: the config key topk, same syntax, defaults and checks. Exit code (0 ok). */
+static int read_ks(char *arg, mgsd_eval_options *eo) {
+    mgsd_config *c = NULL;
+    size_t n;
+    const mgsd_config_entry *defs = mgsd_config_overall_defaults(&n);
+    mgsd_status st = mgsd_config_create(&c);
+    if (st == MGSD_OK) st = mgsd_config_add_defaults(c, "overall", MGSD_CONFIG_LEVEL_OVERALL, defs, n);
+    if (st == MGSD_OK && arg) st = mgsd_config_apply_args(c, 1, &arg);
+    if (st == MGSD_OK) st = trainer_read_topk(c, eo);
+    mgsd_config_free(c);
+    return st == MGSD_OK ? 0 : cli_fail(st);
 }
 
 static cJSON *metric_json(const mgsd_paired_metric *m) {
@@ -59,19 +56,16 @@ static void metric_line(const char *name, int k, const mgsd_paired_metric *m) {
 }
 
 int cli_cmd_compare(int argc, char **argv) {
-    const char *path[2] = {NULL, NULL}, *v;
-    int ks[MGSD_EVAL_MAX_KS] = {5, 10, 20}, n_ks = 3, json = 0, np = 0;
+    const char *path[2] = {NULL, NULL};
+    char *topk = NULL;
+    int json = 0, np = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             compare_usage(stdout);
             return 0;
-        } else if ((v = cli_opt(a, "--topk"))) {
-            if (!(n_ks = parse_ks(v, ks, MGSD_EVAL_MAX_KS))) {
-                fprintf(stderr, "mgsd: error: compare: --topk expects 1 to %d positive integers such as 5,10,20, got '%s'\n",
-                        MGSD_EVAL_MAX_KS, v);
-                return 2;
-            }
+        } else if (cli_opt(a, "--topk")) {
+            topk = argv[i];
         } else if (!strcmp(a, "--json")) json = 1;
         else if (strncmp(a, "--", 2) && np < 2) path[np++] = a;
         else {
@@ -85,6 +79,11 @@ int cli_cmd_compare(int argc, char **argv) {
         compare_usage(stderr);
         return 2;
     }
+    mgsd_eval_options eo;
+    mgsd_eval_options_default(&eo);
+    int rc = read_ks(topk, &eo);
+    if (rc) return rc;
+    const int n_ks = eo.n_ks, *ks = eo.ks;
     mgsd_rank_file f[2];
     memset(f, 0, sizeof f);
     int64_t *ra = NULL, *rb = NULL;

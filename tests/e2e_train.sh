@@ -67,7 +67,7 @@ grep -Eq "^  hit@10 .* \+0\.0000 .* 1$" "$T/out" && grep -q "only A 0, only B 0,
 expect_rc 0 "eval --ranks valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --ranks="$T/valid.tsv"
 expect_rc 1 "compare test against valid ranks" "$MGSD" compare "$T/best.tsv" "$T/valid.tsv"; expect_err "has target item"
 expect_rc 2 "compare with one file" "$MGSD" compare "$T/best.tsv"; expect_err "two rank files"
-expect_rc 2 "compare --topk=0" "$MGSD" compare "$T/best.tsv" "$T/best.tsv" --topk=0; expect_err "--topk"
+expect_rc 2 "compare --topk=0" "$MGSD" compare "$T/best.tsv" "$T/best.tsv" --topk=0; expect_err "key 'topk': cut-off 0"
 expect_rc 1 "compare a file that is not a rank file" "$MGSD" compare "$T/best.tsv" "$T/s.inter"; expect_err "s.inter:1: not a rank file"
 
 # eval_mode: the target against N sampled negatives (RecBole's uniN / popN); never below full ranking

@@ -11,6 +11,7 @@
 
 #include "core/core.h"
 #include "data/data_internal.h"
+#include "eval/rank_metrics.h"
 #include "mgsd/eval.h"
 
 void mgsd_eval_options_default(mgsd_eval_options *o) {
@@ -179,8 +180,8 @@ static void metrics_add(mgsd_eval_metrics *m, const int *ks, int n_ks, int64_t r
         if (r < ks[j]) {
             m->hit[j] += 1.0;
             m->recall[j] += 1.0;
-            m->mrr[j] += 1.0 / (double)(r + 1);
-            m->ndcg[j] += 1.0 / log2((double)r + 2.0);
+            m->mrr[j] += rank_mrr(r);
+            m->ndcg[j] += rank_ndcg(r);
         }
     }
 }

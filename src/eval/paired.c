@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "eval/rank_metrics.h"
 #include "mgsd/eval.h"
 
 static const char rank_header[] = "user_id\titem_id\trank";
@@ -18,8 +19,8 @@ static double metric_at(int which, int64_t r, int k) {
     if (r >= k) return 0.0;
     switch (which) {
     case M_HIT: return 1.0;
-    case M_NDCG: return 1.0 / log2((double)r + 2.0);
-    default: return 1.0 / (double)(r + 1);
+    case M_NDCG: return rank_ndcg(r);
+    default: return rank_mrr(r);
     }
 }
 

@@ -124,6 +124,21 @@ mgsd_status trainer_apply_cpu_settings(const trainer_settings *s) {
     return st == MGSD_ERR_UNSUPPORTED ? MGSD_OK : st;
 }
 
+mgsd_status trainer_read_topk(const mgsd_config *cfg, mgsd_eval_options *eo) {
+    const int64_t *ks;
+    size_t nk;
+    MGSD_TRY(mgsd_config_get_int_list(cfg, "topk", &ks, &nk));
+    if (nk == 0 || nk > MGSD_EVAL_MAX_KS)
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk' needs 1 to %d cut-offs, got %zu", MGSD_EVAL_MAX_KS, nk);
+    eo->n_ks = (int)nk;
+    for (size_t i = 0; i < nk; i++) {
+        if (ks[i] <= 0 || ks[i] > 100000)
+            return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk': cut-off %lld is out of range", (long long)ks[i]);
+        eo->ks[i] = (int)ks[i];
+    }
+    return MGSD_OK;
+}
+
 mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_CHECK_ARG(cfg && s);
     memset(s, 0, sizeof *s);
@@ -184,17 +199,7 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
                               mode);
         s->eval.neg_seed = s->seed;
     }
-    const int64_t *ks;
-    size_t nk;
-    MGSD_TRY(mgsd_config_get_int_list(cfg, "topk", &ks, &nk));
-    if (nk == 0 || nk > MGSD_EVAL_MAX_KS)
-        return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk' needs 1 to %d cut-offs, got %zu", MGSD_EVAL_MAX_KS, nk);
-    s->eval.n_ks = (int)nk;
-    for (size_t i = 0; i < nk; i++) {
-        if (ks[i] <= 0 || ks[i] > 100000)
-            return mgsd_error(MGSD_ERR_CONFIG, "config key 'topk': cut-off %lld is out of range", (long long)ks[i]);
-        s->eval.ks[i] = (int)ks[i];
-    }
+    MGSD_TRY(trainer_read_topk(cfg, &s->eval));
     {
         const char *const *names;
         size_t nn;

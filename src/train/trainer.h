@@ -48,6 +48,9 @@ typedef struct trainer_settings {
 
 /* Read and validate the settings (MGSD_ERR_CONFIG naming the key). */
 mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s);
+/* The cut-offs of config key `topk` (1 to MGSD_EVAL_MAX_KS values in 1..100000) into
+ * eo->ks / eo->n_ks; MGSD_ERR_CONFIG naming the key otherwise. */
+mgsd_status trainer_read_topk(const mgsd_config *cfg, mgsd_eval_options *eo);
 /* Apply the process-wide CPU settings: thread count and flush-to-zero mode. A CPU without
  * a flush-to-zero mode keeps IEEE denormals (slower, same results up to rounding). */
 mgsd_status trainer_apply_cpu_settings(const trainer_settings *s);
