@@ -36,6 +36,9 @@ expect_rc 0 "eval test split" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt"
 grep -q "hit@10" "$T/out" && ok "eval prints metrics" || bad "eval output"
 expect_rc 0 "eval --json valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --json
 grep -q '"metrics":{"hit@5"' "$T/out" && ok "eval json" || { bad "eval json"; cat "$T/out"; }
+# eval's --topk need not hold training's valid_metric (hit@20 here); training's must
+expect_rc 0 "eval --topk=5,10" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --topk=5,10 --json
+grep -q '"hit@10"' "$T/out" && ! grep -q '"hit@20"' "$T/out" && ok "eval --topk=5,10 reports 5 and 10" || bad "eval --topk=5,10 output"
 
 # Per-user ranks (eval --ranks) and the paired comparison (compare): the file matches eval's
 # own metrics; a model against itself differs by nothing; the last and the best checkpoint's
@@ -133,6 +136,8 @@ grep -q "^no epoch was validated" "$T/out" && grep -Eq "^hit@10 +- +[0-9.]+$" "$
 
 # errors
 expect_rc 2 "unknown metric" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm2" --metrics="[Hit,AUC]"; expect_err "AUC"
+expect_rc 2 "valid_metric outside topk" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckv" --topk=5,10; expect_err "'hit@20' needs 20 among the cut-offs of 'topk'"
+[ ! -e "$T/ckv" ] && ok "refused before writing a checkpoint dir" || bad "checkpoint dir made for a refused run"
 expect_rc 2 "unknown model" "$MGSD" train --model=NoSuchModel --dataset="$T/s.inter"; expect_err "NoSuchModel"
 expect_rc 2 "wrong type" "$MGSD" train --model="$MODEL" --dataset="$T/s.inter" --learning_rate=fast; expect_err "expects a float"
 expect_rc 0 "--checkpoint-dir twice: the last wins" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckA" --checkpoint-dir="$T/ckB"

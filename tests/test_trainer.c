@@ -282,9 +282,25 @@ static void test_precedence(void) {
     CHECK_CONTAINS(mgsd_last_error(), "learning_rate");
     char *vm[] = {"--valid_metric=NDCG@50"};
     CHECK_OK(trainer_config_create(&c, &tm_vt, 1, vm));
-    CHECK_STATUS(trainer_settings_read(c, &s), MGSD_ERR_CONFIG);
-    CHECK_CONTAINS(mgsd_last_error(), "valid_metric");
+    CHECK_OK(trainer_settings_read(c, &s)); /* eval, recommend, explain: any topk */
+    CHECK_INT_EQ(s.valid_k, 50);
+    CHECK_STATUS(trainer_check_valid_metric(&s), MGSD_ERR_CONFIG); /* training: 50 not in topk */
+    CHECK_CONTAINS(mgsd_last_error(), "needs 50 among the cut-offs of 'topk'");
     mgsd_config_free(c);
+    char *vm50[] = {"--valid_metric=NDCG@50", "--topk=[10,50]"};
+    CHECK_OK(trainer_config_create(&c, &tm_vt, 2, vm50));
+    CHECK_OK(trainer_settings_read(c, &s));
+    CHECK_OK(trainer_check_valid_metric(&s));
+    mgsd_config_free(c);
+    const char *badvm[] = {"--valid_metric=NDCG", "--valid_metric=auc@10", "--valid_metric=hit@", "--valid_metric=hit@0",
+                           "--valid_metric=hit@10x", "--valid_metric=hit@-5", "--valid_metric=hit@99999999999"};
+    for (size_t i = 0; i < sizeof badvm / sizeof *badvm; i++) {
+        char *a[] = {(char *)badvm[i]};
+        CHECK_OK(trainer_config_create(&c, &tm_vt, 1, a));
+        CHECK_STATUS(trainer_settings_read(c, &s), MGSD_ERR_CONFIG);
+        CHECK_CONTAINS(mgsd_last_error(), "is not one of hit|ndcg|mrr|recall|precision@K");
+        mgsd_config_free(c);
+    }
     char *vm2[] = {"--valid_metric=NDCG@10", "--warm_up_ratio=0.1"};
     CHECK_OK(trainer_config_create(&c, &tm_vt, 2, vm2));
     size_t nw;

@@ -2,6 +2,8 @@
 #include "train/trainer.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,7 +222,9 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     if (L >= sizeof s->valid_metric)
         return mgsd_error(MGSD_ERR_CONFIG, "config key 'valid_metric': '%s' is too long", vm);
     for (size_t i = 0; i <= L; i++) s->valid_metric[i] = (char)tolower((unsigned char)vm[i]);
-    /* Validate "name@K" against what the evaluation will compute. */
+    /* The metric's name and K are checked here; that K is among topk only where the
+     * metric is used, in training (trainer_check_valid_metric): eval, recommend and explain
+     * read these settings with a topk of their own. */
     const char *at = strchr(s->valid_metric, '@');
     int ok = 0;
     if (at) {
@@ -230,14 +234,23 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
                     (nl == 6 && !strncmp(s->valid_metric, "recall", 6)) ||
                     (nl == 9 && !strncmp(s->valid_metric, "precision", 9));
         char *end;
+        errno = 0;
         long k = strtol(at + 1, &end, 10);
-        if (known && *end == 0)
-            for (int i = 0; i < s->eval.n_ks; i++) ok |= s->eval.ks[i] == k;
+        ok = known && end != at + 1 && *end == 0 && errno == 0 && k >= 1 && k <= INT_MAX;
+        if (ok) s->valid_k = (int)k;
     }
     if (!ok)
         return mgsd_error(MGSD_ERR_CONFIG,
-                          "config key 'valid_metric': '%s' is not one of hit|ndcg|mrr|recall|precision@K with K in topk", vm);
+                          "config key 'valid_metric': '%s' is not one of hit|ndcg|mrr|recall|precision@K", vm);
     return MGSD_OK;
+}
+
+mgsd_status trainer_check_valid_metric(const trainer_settings *s) {
+    MGSD_CHECK_ARG(s);
+    for (int i = 0; i < s->eval.n_ks; i++)
+        if (s->eval.ks[i] == s->valid_k) return MGSD_OK;
+    return mgsd_error(MGSD_ERR_CONFIG, "config key 'valid_metric': '%s' needs %d among the cut-offs of 'topk'",
+                      s->valid_metric, s->valid_k);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
@@ -291,6 +304,7 @@ mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_datase
     t->ds = ds;
     t->m = m;
     mgsd_status st = trainer_settings_read(cfg, &t->s);
+    if (st == MGSD_OK) st = trainer_check_valid_metric(&t->s);
     if (st != MGSD_OK) goto fail;
     st = trainer_apply_cpu_settings(&t->s);
     if (st != MGSD_OK) goto fail;

@@ -42,12 +42,16 @@ typedef struct trainer_settings {
     int stopping_step;
     int checkpoint_steps;  /* 0: the last checkpoint at epoch ends only */
     char valid_metric[32]; /* lowercase "hit@20" */
+    int valid_k;           /* its K */
     int valid_bigger;
     mgsd_eval_options eval;
 } trainer_settings;
 
 /* Read and validate the settings (MGSD_ERR_CONFIG naming the key). */
 mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s);
+/* Training validates on valid_metric: its K must be one of topk's cut-offs (MGSD_ERR_CONFIG
+ * otherwise). Only training needs this, so eval can take any --topk. */
+mgsd_status trainer_check_valid_metric(const trainer_settings *s);
 /* The cut-offs of config key `topk` (1 to MGSD_EVAL_MAX_KS values in 1..100000) into
  * eo->ks / eo->n_ks; MGSD_ERR_CONFIG naming the key otherwise. */
 mgsd_status trainer_read_topk(const mgsd_config *cfg, mgsd_eval_options *eo);
