@@ -293,7 +293,8 @@ static void test_precedence(void) {
     CHECK_OK(trainer_check_valid_metric(&s));
     mgsd_config_free(c);
     const char *badvm[] = {"--valid_metric=NDCG", "--valid_metric=auc@10", "--valid_metric=hit@", "--valid_metric=hit@0",
-                           "--valid_metric=hit@10x", "--valid_metric=hit@-5", "--valid_metric=hit@99999999999"};
+                           "--valid_metric=hit@10x", "--valid_metric=hit@-5", "--valid_metric=hit@ 5", "--valid_metric=hit@+5",
+                           "--valid_metric=hit@99999999999"};
     for (size_t i = 0; i < sizeof badvm / sizeof *badvm; i++) {
         char *a[] = {(char *)badvm[i]};
         CHECK_OK(trainer_config_create(&c, &tm_vt, 1, a));

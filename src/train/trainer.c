@@ -236,7 +236,7 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
         char *end;
         errno = 0;
         long k = strtol(at + 1, &end, 10);
-        ok = known && end != at + 1 && *end == 0 && errno == 0 && k >= 1 && k <= INT_MAX;
+        ok = known && isdigit((unsigned char)at[1]) && *end == 0 && errno == 0 && k >= 1 && k <= INT_MAX;
         if (ok) s->valid_k = (int)k;
     }
     if (!ok)
