@@ -90,6 +90,7 @@ static mgsd_status demo_train(demo_model *d, const mgsd_dataset *ds) {
     mgsd_rng rng;
     mgsd_rng_seed(&rng, d->s.seed);
     trainer_options o = {d->name, "<synthetic>", NULL, NULL};
+    MGSD_TRY(trainer_apply_cpu_settings(&d->s));
     MGSD_TRY(model_create(&d->m, d->name, d->cfg, &info, &rng));
     MGSD_TRY(trainer_init(&d->t, d->cfg, ds, d->m, &o));
     trainer_callbacks cb = {(void *)d->name, NULL, demo_epoch, NULL, NULL};

@@ -97,6 +97,7 @@ int cli_create_model(cli_loaded *l, const char *section) {
     trainer_settings s;
     mgsd_status st = trainer_settings_read(l->cfg, &s);
     if (st != MGSD_OK) return cli_fail(st);
+    if ((st = trainer_apply_cpu_settings(&s)) != MGSD_OK) return cli_fail(st);
     model_info info = {l->ck.n_items, l->ck.n_users, s.max_len};
     mgsd_rng rng;
     mgsd_rng_seed(&rng, s.seed);
@@ -105,7 +106,6 @@ int cli_create_model(cli_loaded *l, const char *section) {
     if (!section) section = ckpt_reader_get(&l->ck.r, "best_params") ? "best_params" : "params";
     st = model_io_load_values(&l->ck, section, &l->model->params);
     if (st != MGSD_OK) return cli_fail(st);
-    if ((st = trainer_apply_cpu_settings(&s)) != MGSD_OK) return cli_fail(st);
     return 0;
 }
 

@@ -280,7 +280,8 @@ static int cmd_train(int argc, char **argv) {
     }
     cli_print_warnings(l.cfg);
     trainer_settings s;
-    if ((st = trainer_settings_read(l.cfg, &s)) != MGSD_OK || (st = trainer_check_valid_metric(&s)) != MGSD_OK) {
+    if ((st = trainer_settings_read(l.cfg, &s)) != MGSD_OK || (st = trainer_check_valid_metric(&s)) != MGSD_OK ||
+        (st = trainer_apply_cpu_settings(&s)) != MGSD_OK) {
         rc = cli_fail(st);
         goto done;
     }

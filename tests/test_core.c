@@ -120,6 +120,22 @@ int main(void) {
     CHECK(huge == NULL);
     CHECK_CONTAINS(mgsd_last_error(), "too large");
     CHECK(mgsd_calloc(SIZE_MAX / 2, 4) == NULL);
+    /* memory limit: refused with both sizes named instead of over-committed */
+    size_t phys = mgsd_memory_limit();
+    CHECK(phys >= ((size_t)64 << 20)); /* the machine's memory (or cgroup limit) */
+    mgsd_set_memory_limit(mgsd_alloc_bytes() + ((size_t)1 << 20));
+    void *fits = mgsd_malloc((size_t)1 << 19);
+    CHECK(fits != NULL);
+    CHECK(mgsd_malloc((size_t)1 << 20) == NULL); /* held + 1 MiB > limit */
+    CHECK_CONTAINS(mgsd_last_error(), "above its limit of");
+    CHECK_CONTAINS(mgsd_last_error(), "memory_limit");
+    CHECK(mgsd_calloc((size_t)1 << 18, 4) == NULL);
+    mgsd_free(fits);
+    void *again = mgsd_malloc((size_t)1 << 19); /* freeing gave the room back */
+    CHECK(again != NULL);
+    mgsd_free(again);
+    mgsd_set_memory_limit(0);
+    CHECK_INT_EQ(mgsd_memory_limit(), phys);
     char *s = mgsd_strdup("héllo");
     CHECK_STR_EQ(s, "héllo");
     mgsd_free(s);

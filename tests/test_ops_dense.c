@@ -545,8 +545,24 @@ static void test_no_alloc_after_first_step(void) {
     mgsd_free(lnb), mgsd_free(dlnb), mgsd_free(tgt);
 }
 
+/* An activation beyond the memory limit fails the tape with the allocator's message. */
+static void test_tape_memory_limit(void) {
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, (size_t)1 << 16, 1));
+    mgsd_set_memory_limit(mgsd_alloc_bytes() + ((size_t)4 << 20));
+    CHECK(ag_new2(&t, 256, 256, 1) != NULL);           /* 2 x 256 KiB */
+    CHECK(ag_new2(&t, 4096, 1024, 1) == NULL);         /* 16 MiB of values */
+    CHECK_STATUS(ag_status(&t), MGSD_ERR_NOMEM);
+    CHECK_CONTAINS(mgsd_last_error(), "activations: no room for a buffer of 16 MiB");
+    CHECK_CONTAINS(mgsd_last_error(), "above its limit of");
+    CHECK_CONTAINS(mgsd_last_error(), "MAX_ITEM_LIST_LENGTH");
+    mgsd_set_memory_limit(0);
+    ag_tape_free(&t);
+}
+
 int main(void) {
     mgsd_rng_seed(&rng_, 2024);
+    test_tape_memory_limit();
     test_binary_kernels();
     test_unary_kernels();
     test_fast_math();

@@ -82,15 +82,25 @@ void ag_tensor_wrap(mgsd_tensor *x, float *data, float *grad, int ndim, const in
     x->n = ag_numel(ndim, shape);
 }
 
+/* An activation that does not fit: the allocator's message (which names the memory limit)
+ * with what the step holds and what it asked for. */
+static mgsd_tensor *oom(mgsd_tape *t, const char *what, size_t bytes) {
+    const double mib = (double)((size_t)1 << 20);
+    return ag_fail(t, MGSD_ERR_NOMEM,
+                   "activations: no room for %s of %.4g MiB (the step holds %.4g MiB): %s; a smaller batch "
+                   "(train_batch_size, eval_batch_size) or MAX_ITEM_LIST_LENGTH needs less",
+                   what, (double)bytes / mib, (double)t->arena.used / mib, mgsd_last_error());
+}
+
 float *ag_scratch(mgsd_tape *t, int64_t n) {
     float *p = mgsd_arena_alloc(&t->arena, (size_t)(n > 0 ? n : 1) * sizeof(float));
-    if (!p) ag_fail(t, MGSD_ERR_NOMEM, "out of memory for %lld floats of activations", (long long)n);
+    if (!p) oom(t, "a buffer", (size_t)(n > 0 ? n : 1) * sizeof(float));
     return p;
 }
 
 int32_t *ag_scratch_i32(mgsd_tape *t, int64_t n) {
     int32_t *p = mgsd_arena_alloc(&t->arena, (size_t)(n > 0 ? n : 1) * sizeof(int32_t));
-    if (!p) ag_fail(t, MGSD_ERR_NOMEM, "out of memory for %lld ints of activations", (long long)n);
+    if (!p) oom(t, "an index buffer", (size_t)(n > 0 ? n : 1) * sizeof(int32_t));
     return p;
 }
 
@@ -106,7 +116,7 @@ static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, grad_in
     for (int i = 0; i < ndim; i++)
         if (shape[i] <= 0) return ag_fail(t, MGSD_ERR_SHAPE, "tensor dim %d is %d (must be > 0)", i, shape[i]);
     mgsd_tensor *x = mgsd_arena_alloc(&t->arena, sizeof *x);
-    if (!x) return ag_fail(t, MGSD_ERR_NOMEM, "out of memory for a tensor header");
+    if (!x) return oom(t, "a tensor header", sizeof *x);
     x->ndim = ndim;
     for (int i = 0; i < AG_MAX_DIMS; i++) x->shape[i] = i < ndim ? shape[i] : 0;
     x->n = ag_numel(ndim, shape);
@@ -119,7 +129,7 @@ static mgsd_tensor *new_tensor(mgsd_tape *t, int ndim, const int *shape, grad_in
     if (need_grad != GRAD_NONE) {
         size_t bytes = (size_t)x->n * sizeof(float);
         x->grad = need_grad == GRAD_ZEROED ? mgsd_arena_calloc(&t->arena, bytes) : mgsd_arena_alloc(&t->arena, bytes);
-        if (!x->grad) return ag_fail(t, MGSD_ERR_NOMEM, "out of memory for a gradient");
+        if (!x->grad) return oom(t, "a gradient", bytes);
     }
     return x;
 }
@@ -254,7 +264,7 @@ mgsd_tensor *ag_view_rows(mgsd_tape *t, mgsd_tensor *x, int64_t r0, int64_t nrow
         return ag_fail(t, MGSD_ERR_SHAPE, "view_rows: rows [%lld, %lld) outside 0..%d", (long long)r0,
                        (long long)(r0 + nrows), x->shape[0]);
     mgsd_tensor *v = mgsd_arena_alloc(&t->arena, sizeof *v);
-    if (!v) return ag_fail(t, MGSD_ERR_NOMEM, "out of memory for a tensor header");
+    if (!v) return oom(t, "a tensor header", sizeof *v);
     *v = *x;
     int64_t row = x->n / x->shape[0];
     v->shape[0] = (int)nrows;

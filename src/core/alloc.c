@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Each allocation carries a 64-byte header recording its size so that accounting and
  * realloc work without a side table. */
@@ -29,9 +30,55 @@ static void account(size_t add, size_t sub) {
     }
 }
 
+/* ---- memory limit ------------------------------------------------------------------ */
+static atomic_size_t mem_limit; /* 0 until first needed */
+
+/* A cgroup's memory limit in bytes (v2 memory.max, else v1 memory.limit_in_bytes); 0 if none. */
+static size_t cgroup_limit(void) {
+    static const char *const files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) continue;
+        unsigned long long v = 0;
+        int ok = fscanf(f, "%llu", &v) == 1; /* "max" (no limit) does not scan */
+        fclose(f);
+        if (ok && v > 0) return (size_t)v;
+    }
+    return 0;
+}
+
+static size_t default_limit(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : SIZE_MAX;
+    size_t cg = cgroup_limit();
+    return cg && cg < phys ? cg : phys;
+}
+
+void mgsd_set_memory_limit(size_t bytes) { atomic_store(&mem_limit, bytes ? bytes : default_limit()); }
+
+size_t mgsd_memory_limit(void) {
+    size_t l = atomic_load(&mem_limit);
+    if (!l) {
+        l = default_limit();
+        size_t zero = 0;
+        if (!atomic_compare_exchange_strong(&mem_limit, &zero, l)) l = zero; /* set meanwhile */
+    }
+    return l;
+}
+
+#define GIB(x) ((double)(x) / (double)((size_t)1 << 30))
+
 void *mgsd_malloc(size_t bytes) {
     if (bytes > SIZE_MAX - 2 * HDR) {
         mgsd_error(MGSD_ERR_NOMEM, "allocation of %zu bytes is too large", bytes);
+        return NULL;
+    }
+    size_t limit = mgsd_memory_limit(), held = atomic_load(&cur_bytes);
+    if (bytes > limit || held > limit - bytes) {
+        mgsd_error(MGSD_ERR_NOMEM,
+                   "out of memory: %.3g GiB more would bring mgsd to %.3g GiB, above its limit of %.3g GiB "
+                   "(memory_limit; default: the machine's physical memory)",
+                   GIB(bytes), GIB(held) + GIB(bytes), GIB(limit));
         return NULL;
     }
     size_t total = (bytes + HDR + 63) & ~(size_t)63;

@@ -39,6 +39,12 @@ void mgsd_assert_fail(const char *file, int line, const char *cond);
 /* Checked, counted allocation. On failure they set the error message and return NULL.
  * mgsd_free accepts NULL. Memory is 64-byte aligned. */
 void *mgsd_malloc(size_t bytes);
+/* The most bytes mgsd's counted allocations may hold at once. An allocation beyond it fails
+ * with MGSD_ERR_NOMEM and a message giving both sizes, where the kernel would otherwise
+ * hand out the memory lazily and kill the process once it is touched. 0 restores the
+ * default: the machine's physical memory, or the cgroup's limit where that is lower. */
+void mgsd_set_memory_limit(size_t bytes);
+size_t mgsd_memory_limit(void);
 void *mgsd_calloc(size_t n, size_t size);
 void *mgsd_realloc(void *p, size_t bytes);
 void mgsd_free(void *p);

@@ -121,6 +121,8 @@ static mgsd_status positive(const char *key, double v, int allow_zero) {
 mgsd_status trainer_apply_cpu_settings(const trainer_settings *s) {
     MGSD_CHECK_ARG(s);
     MGSD_TRY(mgsd_set_num_threads(s->threads));
+    double lim = s->memory_limit * (double)((size_t)1 << 30);
+    mgsd_set_memory_limit(s->memory_limit > 0 && lim < 1 ? 1 : (size_t)lim);
     mgsd_status st = mgsd_set_flush_denormals(s->flush_denormals);
     if (st == MGSD_ERR_UNSUPPORTED) mgsd_clear_error();
     return st == MGSD_ERR_UNSUPPORTED ? MGSD_OK : st;
@@ -150,6 +152,10 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     s->seed = (uint64_t)(int64_t)seed;
     MGSD_TRY(mgsd_config_get_int(cfg, "threads", &s->threads));
     MGSD_TRY(mgsd_config_get_bool(cfg, "flush_denormals", &s->flush_denormals));
+    MGSD_TRY(mgsd_config_get_float(cfg, "memory_limit", &s->memory_limit));
+    if (!(s->memory_limit >= 0 && s->memory_limit <= 1 << 20))
+        return mgsd_error(MGSD_ERR_CONFIG, "config key 'memory_limit' must be in [0, 1048576] GiB (0 = physical memory), got %g",
+                          s->memory_limit);
     MGSD_TRY(mgsd_config_get_int(cfg, "epochs", &s->epochs));
     MGSD_TRY(mgsd_config_get_int(cfg, "train_batch_size", &s->batch_size));
     MGSD_TRY(mgsd_config_get_int(cfg, "MAX_ITEM_LIST_LENGTH", &s->max_len));

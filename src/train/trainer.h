@@ -31,6 +31,7 @@ typedef struct trainer_settings {
     uint64_t seed;
     int threads;
     int flush_denormals;   /* set the CPU's flush-to-zero mode (mgsd_set_flush_denormals) */
+    double memory_limit;   /* GiB, 0 = physical memory (mgsd_set_memory_limit) */
     int epochs;            /* total epochs of the run (--epochs caps) */
     int batch_size;        /* train_batch_size */
     int max_len;           /* MAX_ITEM_LIST_LENGTH */
@@ -55,7 +56,7 @@ mgsd_status trainer_check_valid_metric(const trainer_settings *s);
 /* The cut-offs of config key `topk` (1 to MGSD_EVAL_MAX_KS values in 1..100000) into
  * eo->ks / eo->n_ks; MGSD_ERR_CONFIG naming the key otherwise. */
 mgsd_status trainer_read_topk(const mgsd_config *cfg, mgsd_eval_options *eo);
-/* Apply the process-wide CPU settings: thread count and flush-to-zero mode. A CPU without
+/* Apply the process-wide CPU settings: thread count, flush-to-zero mode and memory limit. A CPU without
  * a flush-to-zero mode keeps IEEE denormals (slower, same results up to rounding). */
 mgsd_status trainer_apply_cpu_settings(const trainer_settings *s);
 /* Dataset options from the config (strings point into cfg). */
