@@ -144,7 +144,7 @@ expect_rc 0 "--checkpoint-dir twice: the last wins" "$MGSD" train --model="$MODE
 [ -f "$T/ckB/$MODEL-last.ckpt" ] && [ ! -e "$T/ckA" ] && ok "checkpoints in the last --checkpoint-dir" || bad "--checkpoint-dir twice"
 expect_rc 0 "unknown key warns" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ck3" --no_such_key=1; expect_err "unknown key 'no_such_key'"
 expect_rc 1 "memory_limit below one step's activations" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckmem" --memory_limit=0.01
-expect_err "activations: no room for"; expect_err "above its limit of 0.01 GiB (memory_limit"
+expect_err "activations: no room for"; expect_err "above its limit of 10.2 MiB (memory_limit"
 expect_rc 2 "memory_limit < 0" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckmem" --memory_limit=-1; expect_err "'memory_limit' must be in"
 expect_rc 1 "missing dataset" "$MGSD" train --model="$MODEL" --dataset="$T/none.inter"; expect_err "none.inter"
 expect_rc 2 "no model" "$MGSD" train --dataset="$T/s.inter"

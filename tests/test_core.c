@@ -136,6 +136,11 @@ int main(void) {
     mgsd_free(again);
     mgsd_set_memory_limit(0);
     CHECK_INT_EQ(mgsd_memory_limit(), phys);
+    char fb[32];
+    CHECK_STR_EQ(mgsd_format_bytes(fb, 100), "100 bytes");
+    CHECK_STR_EQ(mgsd_format_bytes(fb, 1536), "1.5 KiB");
+    CHECK_STR_EQ(mgsd_format_bytes(fb, 16.0 * (1 << 20)), "16 MiB");
+    CHECK_STR_EQ(mgsd_format_bytes(fb, 1.25 * (1 << 30)), "1.25 GiB");
     char *s = mgsd_strdup("héllo");
     CHECK_STR_EQ(s, "héllo");
     mgsd_free(s);

@@ -85,11 +85,12 @@ void ag_tensor_wrap(mgsd_tensor *x, float *data, float *grad, int ndim, const in
 /* An activation that does not fit: the allocator's message (which names the memory limit)
  * with what the step holds and what it asked for. */
 static mgsd_tensor *oom(mgsd_tape *t, const char *what, size_t bytes) {
-    const double mib = (double)((size_t)1 << 20);
+    char a[32], b[32];
     return ag_fail(t, MGSD_ERR_NOMEM,
-                   "activations: no room for %s of %.4g MiB (the step holds %.4g MiB): %s; a smaller batch "
+                   "activations: no room for %s of %s (the step holds %s): %s; a smaller batch "
                    "(train_batch_size, eval_batch_size) or MAX_ITEM_LIST_LENGTH needs less",
-                   what, (double)bytes / mib, (double)t->arena.used / mib, mgsd_last_error());
+                   what, mgsd_format_bytes(a, (double)bytes), mgsd_format_bytes(b, (double)t->arena.used),
+                   mgsd_last_error());
 }
 
 float *ag_scratch(mgsd_tape *t, int64_t n) {

@@ -66,7 +66,16 @@ size_t mgsd_memory_limit(void) {
     return l;
 }
 
-#define GIB(x) ((double)(x) / (double)((size_t)1 << 30))
+const char *mgsd_format_bytes(char buf[32], double bytes) {
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, 32, u ? "%.3g %s" : "%.0f %s", bytes, unit[u]);
+    return buf;
+}
 
 void *mgsd_malloc(size_t bytes) {
     if (bytes > SIZE_MAX - 2 * HDR) {
@@ -75,10 +84,11 @@ void *mgsd_malloc(size_t bytes) {
     }
     size_t limit = mgsd_memory_limit(), held = atomic_load(&cur_bytes);
     if (bytes > limit || held > limit - bytes) {
+        char a[32], b[32], c[32];
         mgsd_error(MGSD_ERR_NOMEM,
-                   "out of memory: %.3g GiB more would bring mgsd to %.3g GiB, above its limit of %.3g GiB "
+                   "out of memory: %s more would bring mgsd to %s, above its limit of %s "
                    "(memory_limit; default: the machine's physical memory)",
-                   GIB(bytes), GIB(held) + GIB(bytes), GIB(limit));
+                   mgsd_format_bytes(a, (double)bytes), mgsd_format_bytes(b, (double)held + (double)bytes), mgsd_format_bytes(c, (double)limit));
         return NULL;
     }
     size_t total = (bytes + HDR + 63) & ~(size_t)63;

@@ -45,6 +45,8 @@ void *mgsd_malloc(size_t bytes);
  * default: the machine's physical memory, or the cgroup's limit where that is lower. */
 void mgsd_set_memory_limit(size_t bytes);
 size_t mgsd_memory_limit(void);
+/* A size for messages: "1.5 GiB", "12 MiB", "3 KiB", "100 bytes" (3 significant digits). */
+const char *mgsd_format_bytes(char buf[32], double bytes);
 void *mgsd_calloc(size_t n, size_t size);
 void *mgsd_realloc(void *p, size_t bytes);
 void mgsd_free(void *p);

@@ -253,7 +253,7 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
     if (n_neg > 0) neg = mgsd_malloc((size_t)opt->batch_size * (size_t)n_neg * sizeof *neg);
     if (n_neg > 0 && opt->neg_pop) cum = pop_table(ds);
     if (!scores || !ranks || (n_neg > 0 && !neg) || (n_neg > 0 && opt->neg_pop && !cum)) {
-        st = MGSD_ERR_NOMEM;
+        st = mgsd_error(MGSD_ERR_NOMEM, "eval: %d x %d scores: %s", opt->batch_size, (int)N, mgsd_last_error());
         goto done;
     }
     int64_t nb = mgsd_batcher_num_batches(bt);

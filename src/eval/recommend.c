@@ -32,7 +32,7 @@ mgsd_status mgsd_recommend_users(const mgsd_dataset *ds, const int32_t *users, i
     n_out = mgsd_malloc((size_t)bs * sizeof *n_out);
     mgsd_status *row_st = mgsd_malloc((size_t)bs * sizeof *row_st);
     if (!scores || !top_s || !top || !n_out || !row_st) {
-        st = mgsd_error(MGSD_ERR_NOMEM, "recommend: out of memory for %d x %d scores", bs, (int)N);
+        st = mgsd_error(MGSD_ERR_NOMEM, "recommend: %d x %d scores: %s", bs, (int)N, mgsd_last_error());
         goto done;
     }
     for (int64_t u0 = 0; u0 < n_users; u0 += bs) {

@@ -69,7 +69,7 @@ static mgsd_status bert4rec_create(mgsd_model *m, const mgsd_config *cfg, const 
     if (!s || !tb) {
         mgsd_free(s);
         mgsd_free(tb);
-        return mgsd_error(MGSD_ERR_NOMEM, "BERT4Rec: out of memory");
+        return mgsd_error(MGSD_ERR_NOMEM, "BERT4Rec: %s", mgsd_last_error());
     }
     nn_table_init(tb);
     s->item_emb = nn_table_add_weight(tb, "", "item_embedding.weight", info->n_items + 1, tc.C, tc.init);

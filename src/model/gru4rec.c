@@ -41,7 +41,7 @@ static mgsd_status gru4rec_create(mgsd_model *m, const mgsd_config *cfg, const m
     if (!g || !tb) {
         mgsd_free(g);
         mgsd_free(tb);
-        return mgsd_error(MGSD_ERR_NOMEM, "GRU4Rec: out of memory");
+        return mgsd_error(MGSD_ERR_NOMEM, "GRU4Rec: %s", mgsd_last_error());
     }
     nn_table_init(tb);
     nn_init xn = {PARAMS_INIT_XAVIER_NORMAL, 0};

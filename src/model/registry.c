@@ -44,7 +44,7 @@ mgsd_status model_create(mgsd_model **out, const char *name, const mgsd_config *
     const model_vtable *vt = model_find(name);
     if (!vt) return model_not_found(name);
     mgsd_model *m = mgsd_calloc(1, sizeof *m);
-    if (!m) return mgsd_error(MGSD_ERR_NOMEM, "model_create: out of memory");
+    if (!m) return mgsd_error(MGSD_ERR_NOMEM, "model_create: %s", mgsd_last_error());
     m->vt = vt;
     m->info = *info;
     mgsd_status st = vt->create(m, cfg, info, rng);

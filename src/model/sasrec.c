@@ -48,7 +48,7 @@ static mgsd_status sasrec_create(mgsd_model *m, const mgsd_config *cfg, const mo
     if (!s || !tb) {
         mgsd_free(s);
         mgsd_free(tb);
-        return mgsd_error(MGSD_ERR_NOMEM, "SASRec: out of memory");
+        return mgsd_error(MGSD_ERR_NOMEM, "SASRec: %s", mgsd_last_error());
     }
     nn_table_init(tb);
     s->item_emb = nn_table_add_weight(tb, "", "item_embedding.weight", info->n_items, tc.C, tc.init);
