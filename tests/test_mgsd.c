@@ -343,6 +343,16 @@ static void test_behaviour(void) {
     CHECK_CONTAINS(mgsd_last_error(), "sub_model");
     free_model(&m);
     mgsd_config_free(c);
+    const char *const badw[][2] = {{"reweight_loss_eta", "-1"}, {"reweight_loss_zeta", "-0.5"},
+                                   {"reweight_loss_gamma", "nan"}, {"reweight_loss_gamma", "inf"}};
+    for (int i = 0; i < 4; i++) {
+        c = make_config(badw[i], 2);
+        CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);
+        CHECK_CONTAINS(mgsd_last_error(), "loss weights must be finite and >= 0");
+        CHECK_CONTAINS(mgsd_last_error(), badw[i][0]);
+        free_model(&m);
+        mgsd_config_free(c);
+    }
     const char *bad3[] = {"weight_init", "kaiming"};
     c = make_config(bad3, 2);
     CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);

@@ -175,6 +175,12 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     if (im->K < 1) return mgsd_error(MGSD_ERR_CONFIG, "user_interest_num=%d must be >= 1", im->K);
     if (im->T < 0 || im->T > 1000) return mgsd_error(MGSD_ERR_CONFIG, "hard_noise_num=%d outside 0..1000", im->T);
     if (im->drop < 0 || im->drop >= 1) return mgsd_error(MGSD_ERR_CONFIG, "our_ae_drop_out=%g outside [0, 1)", im->drop);
+    if (!(im->gamma >= 0 && im->zeta >= 0 && im->eta >= 0) || !isfinite(im->gamma) || !isfinite(im->zeta) ||
+        !isfinite(im->eta))
+        return mgsd_error(MGSD_ERR_CONFIG,
+                          "loss weights must be finite and >= 0 (reweight_loss_gamma=%g, reweight_loss_zeta=%g, "
+                          "reweight_loss_eta=%g); 0 turns a term off",
+                          im->gamma, im->zeta, im->eta);
     if (!(im->tau_g0 > 0) || !(im->tau_c0 > 0))
         return mgsd_error(MGSD_ERR_CONFIG, "gumbel_temperature and supervised_contrastive_temperature must be > 0");
     if (!strcmp(mgp, "mlp")) im->mgp = MGP_MLP;
