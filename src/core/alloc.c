@@ -88,7 +88,8 @@ void *mgsd_malloc(size_t bytes) {
         mgsd_error(MGSD_ERR_NOMEM,
                    "out of memory: %s more would bring mgsd to %s, above its limit of %s "
                    "(memory_limit; default: the machine's physical memory)",
-                   mgsd_format_bytes(a, (double)bytes), mgsd_format_bytes(b, (double)held + (double)bytes), mgsd_format_bytes(c, (double)limit));
+                   mgsd_format_bytes(a, (double)bytes), mgsd_format_bytes(b, (double)held + (double)bytes),
+                   mgsd_format_bytes(c, (double)limit));
         return NULL;
     }
     size_t total = (bytes + HDR + 63) & ~(size_t)63;

@@ -286,7 +286,8 @@ mgsd_status ckpt_reader_open(ckpt_reader *r, const char *path) {
     if (!r->path || !r->buf) {
         fclose(f);
         ckpt_reader_close(r);
-        return mgsd_error(MGSD_ERR_NOMEM, "%s: reading %llu bytes: %s", path, (unsigned long long)st.st_size, mgsd_last_error());
+        return mgsd_error(MGSD_ERR_NOMEM, "%s: reading %llu bytes: %s", path, (unsigned long long)st.st_size,
+                          mgsd_last_error());
     }
     size_t got = r->size ? fread(r->buf, 1, (size_t)r->size, f) : 0;
     int err = ferror(f);
