@@ -297,6 +297,10 @@ static void check_recbole_mappings(void) {
         {"seed: 1\n? {a: 1}\n: 2\n", "b.yml:2: a key must be a plain value, not a mapping", MGSD_ERR_PARSE},
         {"eval_args: {{mode: full}: 1}\n", "b.yml:1: a key must be a plain value, not a mapping", MGSD_ERR_PARSE},
         {"eval_args: {[a, b]: 1}\n", "b.yml:1: a key must be a plain value, not a list", MGSD_ERR_PARSE},
+        /* YAML keys are unique: a repeated one is refused, naming both lines */
+        {"epochs: 3\nseed: 1\nepochs: 4\n", "b.yml:3: key 'epochs' repeats the one at b.yml:1", MGSD_ERR_PARSE},
+        {"eval_args: {mode: full}\neval_args: {order: TO}\n", "b.yml:2: key 'eval_args' repeats the one at b.yml:1",
+         MGSD_ERR_PARSE},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         CHECK_STATUS(mgsd_config_load_yaml_string(c, "b.yml", bad[k].yaml, strlen(bad[k].yaml)), bad[k].st);

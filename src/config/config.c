@@ -762,7 +762,16 @@ mgsd_status mgsd_config_load_yaml_string(mgsd_config *c, const char *name, const
     yaml_pair *pairs = NULL;
     size_t n = 0;
     MGSD_TRY(yaml_collect(name, text ? text : "", len, &pairs, &n));
-    mgsd_status st = recbole_expand(&pairs, &n);
+    mgsd_status st = MGSD_OK;
+    /* YAML mapping keys are unique; a repeated one is most likely an edit that did not take */
+    for (size_t i = 1; i < n && st == MGSD_OK; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(pairs[i].key, pairs[j].key)) {
+                st = mgsd_error(MGSD_ERR_PARSE, "%s: key '%s' repeats the one at %s", pairs[i].source, pairs[i].key,
+                                pairs[j].source);
+                break;
+            }
+    if (st == MGSD_OK) st = recbole_expand(&pairs, &n);
     for (size_t i = 0; i < n && st == MGSD_OK; i++) st = check_raw(c, pairs[i].key, &pairs[i].raw, pairs[i].source);
     for (size_t i = 0; i < n && st == MGSD_OK; i++)
         st = set_raw(c, pairs[i].key, &pairs[i].raw, MGSD_CONFIG_LEVEL_FILE, pairs[i].source);
