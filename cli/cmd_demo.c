@@ -251,7 +251,7 @@ int cli_cmd_demo(int argc, char **argv) {
             char *end;
             long v = strtol(argv[i] + 9, &end, 10);
             if (end == argv[i] + 9 || *end || v < 1 || v > 1000) {
-                fprintf(stderr, "mgsd demo: --epochs expects an integer in 1..1000, got '%s'\n", argv[i] + 9);
+                fprintf(stderr, "mgsd: error: demo: --epochs expects an integer in 1..1000, got '%s'\n", argv[i] + 9);
                 return 2;
             }
             epochs = (int)v;
@@ -270,7 +270,7 @@ int cli_cmd_demo(int argc, char **argv) {
             toy = 1;
             continue;
         }
-        fprintf(stderr, "mgsd demo: unknown option '%s'\n", argv[i]);
+        fprintf(stderr, "mgsd: error: demo: unknown option '%s'\n", argv[i]);
         return 2;
     }
     if (!toy) return demo_main(epochs);

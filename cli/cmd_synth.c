@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_ckpt.h"
 #include "mgsd/data.h"
 #include "mgsd/mgsd.h"
 
@@ -121,9 +122,5 @@ int cli_cmd_synth(int argc, char **argv) {
         }
         mgsd_synth_free(&s);
     }
-    if (st != MGSD_OK) {
-        fprintf(stderr, "mgsd: error: %s\n", *mgsd_last_error() ? mgsd_last_error() : mgsd_strerror(st));
-        return 1;
-    }
-    return 0;
+    return st == MGSD_OK ? 0 : cli_fail(st); /* an option out of range (MGSD_ERR_CONFIG) is a usage error, 2 */
 }

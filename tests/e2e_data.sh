@@ -62,7 +62,9 @@ ls "$TMP" | grep -q tmp && fail "temporary files left behind" || ok
 expect_rc 0 "stats synth" "$MGSD" stats --dataset="$TMP/a.inter" --json
 expect_in "$TMP/out" '"users":300' "synth users"
 expect_rc 2 "synth bad mode" "$MGSD" synth --out="$TMP/c.inter" --noise-mode=sometimes
-expect_rc 1 "synth bad noise" "$MGSD" synth --out="$TMP/c.inter" --noise=3
+expect_rc 2 "synth bad noise (an option out of range is a usage error)" "$MGSD" synth --out="$TMP/c.inter" --noise=3
+expect_rc 2 "synth --users=0" "$MGSD" synth --out="$TMP/c.inter" --users=0
+expect_in "$TMP/err" "mgsd: error: synth: users must be >= 1 (got 0)" "synth --users=0 message"
 
 # exact RecBole numbers on the staged data
 D="${MGSD_SHARED_DATA:-}"
