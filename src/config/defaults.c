@@ -24,7 +24,7 @@ static const mgsd_config_entry overall_defaults[] = {
     {"threads", I, "0", "threads for OpenMP and BLAS; 0 = all cores"},
     {"flush_denormals", B, "true", "flush denormal floats to zero (CPU FTZ/DAZ mode); false keeps strict IEEE arithmetic, up to ~2x slower late in training"},
     {"memory_limit", F, "0",
-     "most GiB of memory mgsd may hold (parameters, optimiser state, activations, data); beyond it a clear out-of-memory error instead of the kernel killing the process. 0 = the machine's physical memory (or its cgroup limit)"},
+     "most GiB of memory mgsd may hold (parameters, optimiser state, activations, data); beyond it a clear out-of-memory error instead of the kernel killing the process. 0 = 90% of the memory available when mgsd starts (or the cgroup limit)"},
     {"show_progress", B, "false", "print a progress line per batch"},
     /* ---- data ---- */
     {"USER_ID_FIELD", S, "user_id", "column of the .inter file holding user tokens"},

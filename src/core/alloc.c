@@ -47,11 +47,28 @@ static size_t cgroup_limit(void) {
     return 0;
 }
 
+/* The kernel's estimate of what can still be allocated without swapping (MemAvailable), in
+ * bytes; 0 where /proc/meminfo does not say. */
+static size_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[128];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (size_t)kb * 1024;
+}
+
+/* 90% of the memory available when first asked (the rest for what mgsd's libraries and the
+ * system allocate beside it), else the physical memory; the cgroup's limit where lower. */
 static size_t default_limit(void) {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : SIZE_MAX;
+    size_t lim = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : SIZE_MAX;
+    size_t avail = mem_available();
+    if (avail) lim = avail / 10 * 9 + atomic_load(&cur_bytes); /* what mgsd holds already counts */
     size_t cg = cgroup_limit();
-    return cg && cg < phys ? cg : phys;
+    return cg && cg < lim ? cg : lim;
 }
 
 void mgsd_set_memory_limit(size_t bytes) { atomic_store(&mem_limit, bytes ? bytes : default_limit()); }
@@ -87,7 +104,7 @@ void *mgsd_malloc(size_t bytes) {
         char a[32], b[32], c[32];
         mgsd_error(MGSD_ERR_NOMEM,
                    "out of memory: %s more would bring mgsd to %s, above its limit of %s "
-                   "(memory_limit; default: the machine's physical memory)",
+                   "(memory_limit; default: 90%% of the memory available at start)",
                    mgsd_format_bytes(a, (double)bytes), mgsd_format_bytes(b, (double)held + (double)bytes),
                    mgsd_format_bytes(c, (double)limit));
         return NULL;

@@ -2,7 +2,6 @@
 #include "train/optim.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define OPTIM_OMP_MIN 32768
@@ -34,11 +33,10 @@ mgsd_status optim_adam_init(optim_adam *o, const mgsd_params *p, const optim_ada
     float *m = mgsd_calloc(n, sizeof(float));
     float *v = mgsd_calloc(n, sizeof(float));
     if (!m || !v) {
-        char why[256]; /* the allocator's message (names the memory limit) */
-        snprintf(why, sizeof why, "%s", mgsd_last_error());
         mgsd_free(m);
         mgsd_free(v);
-        return mgsd_error(MGSD_ERR_NOMEM, "adam: out of memory for %lld moment values: %s", (long long)p->total, why);
+        return mgsd_error(MGSD_ERR_NOMEM, "adam: out of memory for %lld moment values: %s", (long long)p->total,
+                          mgsd_last_error()); /* the allocator's reason, which names the memory limit */
     }
     o->cfg = *cfg;
     o->m = m;

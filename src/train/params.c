@@ -110,8 +110,6 @@ mgsd_status params_init(mgsd_params *p, const params_spec *table, int count, mgs
     q.data = mgsd_calloc(bytes_n, sizeof(float));
     q.grad = mgsd_calloc(bytes_n, sizeof(float));
     if (!q.data || !q.grad) {
-        char why[256]; /* the allocator's message (names the memory limit); copied before reuse */
-        snprintf(why, sizeof why, "%s", mgsd_last_error());
         params_free(&q);
         char shape[96];
         int k = snprintf(shape, sizeof shape, "[");
@@ -121,7 +119,8 @@ mgsd_status params_init(mgsd_params *p, const params_spec *table, int count, mgs
         return mgsd_error(MGSD_ERR_NOMEM,
                           "params: out of memory for %d parameter tensors (%.2f GiB of values and as much of "
                           "gradients; the largest is '%s' %s): %s",
-                          count, (double)bytes_n * sizeof(float) / (1 << 30), table[big].name, shape, why);
+                          count, (double)bytes_n * sizeof(float) / (1 << 30), table[big].name, shape,
+                          mgsd_last_error()); /* the allocator's reason, which names the memory limit */
     }
     for (int i = 0; i < count; i++)
         ag_tensor_wrap(&q.tensors[i], q.data + q.offsets[i], q.grad + q.offsets[i], table[i].ndim,

@@ -155,7 +155,7 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_TRY(mgsd_config_get_float(cfg, "memory_limit", &s->memory_limit));
     if (!(s->memory_limit >= 0 && s->memory_limit <= 1 << 20))
         return mgsd_error(MGSD_ERR_CONFIG,
-                          "config key 'memory_limit' must be in [0, 1048576] GiB (0 = physical memory), got %g",
+                          "config key 'memory_limit' must be in [0, 1048576] GiB (0 = 90%% of the available memory), got %g",
                           s->memory_limit);
     MGSD_TRY(mgsd_config_get_int(cfg, "epochs", &s->epochs));
     MGSD_TRY(mgsd_config_get_int(cfg, "train_batch_size", &s->batch_size));

@@ -31,7 +31,7 @@ typedef struct trainer_settings {
     uint64_t seed;
     int threads;
     int flush_denormals;   /* set the CPU's flush-to-zero mode (mgsd_set_flush_denormals) */
-    double memory_limit;   /* GiB, 0 = physical memory (mgsd_set_memory_limit) */
+    double memory_limit;   /* GiB, 0 = the default (mgsd_set_memory_limit) */
     int epochs;            /* total epochs of the run (--epochs caps) */
     int batch_size;        /* train_batch_size */
     int max_len;           /* MAX_ITEM_LIST_LENGTH */
