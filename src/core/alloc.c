@@ -31,9 +31,9 @@ static void account(size_t add, size_t sub) {
 }
 
 /* ---- memory limit ------------------------------------------------------------------ */
-static atomic_size_t mem_limit; /* 0 until first needed */
+static atomic_size_t mem_limit;     /* set by mgsd_set_memory_limit; 0 = the default */
+static atomic_size_t default_bytes; /* the default, measured once per process */
 
-/* A cgroup's memory limit in bytes (v2 memory.max, else v1 memory.limit_in_bytes); 0 if none. */
 static size_t cgroup_limit(void) {
     static const char *const files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -61,26 +61,26 @@ static size_t mem_available(void) {
 }
 
 /* 90% of the memory available when first asked (the rest for what mgsd's libraries and the
- * system allocate beside it), else the physical memory; the cgroup's limit where lower. */
+ * system allocate beside it), else the physical memory; the cgroup's limit where lower.
+ * Measured once, so that restoring the default mid-run does not move it. */
 static size_t default_limit(void) {
+    size_t d = atomic_load(&default_bytes);
+    if (d) return d;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     size_t lim = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : SIZE_MAX;
     size_t avail = mem_available();
     if (avail) lim = avail / 10 * 9 + atomic_load(&cur_bytes); /* what mgsd holds already counts */
     size_t cg = cgroup_limit();
-    return cg && cg < lim ? cg : lim;
+    if (cg && cg < lim) lim = cg;
+    size_t zero = 0;
+    return atomic_compare_exchange_strong(&default_bytes, &zero, lim) ? lim : zero; /* or another thread's */
 }
 
-void mgsd_set_memory_limit(size_t bytes) { atomic_store(&mem_limit, bytes ? bytes : default_limit()); }
+void mgsd_set_memory_limit(size_t bytes) { atomic_store(&mem_limit, bytes); }
 
 size_t mgsd_memory_limit(void) {
     size_t l = atomic_load(&mem_limit);
-    if (!l) {
-        l = default_limit();
-        size_t zero = 0;
-        if (!atomic_compare_exchange_strong(&mem_limit, &zero, l)) l = zero; /* set meanwhile */
-    }
-    return l;
+    return l ? l : default_limit();
 }
 
 const char *mgsd_format_bytes(char buf[32], double bytes) {

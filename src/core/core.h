@@ -42,8 +42,8 @@ void *mgsd_malloc(size_t bytes);
 /* The most bytes mgsd's counted allocations may hold at once. An allocation beyond it fails
  * with MGSD_ERR_NOMEM and a message giving both sizes, where the kernel would otherwise
  * hand out the memory lazily and kill the process once it is touched. 0 restores the
- * default: 90% of the memory available (MemAvailable) when first asked, or the cgroup's
- * limit where that is lower. */
+ * default: 90% of the memory available (MemAvailable) when first asked (measured once per
+ * process), or the cgroup's limit where that is lower. */
 void mgsd_set_memory_limit(size_t bytes);
 size_t mgsd_memory_limit(void);
 /* A size for messages: "1.5 GiB", "12 MiB", "3 KiB", "100 bytes" (3 significant digits). */
