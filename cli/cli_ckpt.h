@@ -13,6 +13,13 @@
 #include "model/model.h"
 #include "train/model_io.h"
 
+/* malloc / calloc / strdup for the commands' own small buffers (argument copies, paths, one
+ * history's scores): on failure they print "mgsd: error: out of memory ..." and exit 1. Used
+ * only where no output file is open, so the exit leaves nothing half-written. */
+void *cli_alloc(size_t n);
+void *cli_calloc(size_t n, size_t size);
+char *cli_strdup(const char *s);
+
 /* Value of "--key=VALUE" or NULL. */
 const char *cli_opt(const char *arg, const char *key);
 /* Print the last library error and return the exit code for status s

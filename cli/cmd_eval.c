@@ -16,6 +16,29 @@
 #include "model/mgsd.h"
 #include "train/trainer.h"
 
+static void cli_out_of_memory(size_t bytes) {
+    char b[32];
+    fprintf(stderr, "mgsd: error: out of memory (%s for the command's own buffers)\n", mgsd_format_bytes(b, (double)bytes));
+    exit(1);
+}
+
+void *cli_alloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) cli_out_of_memory(n);
+    return p;
+}
+
+void *cli_calloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) cli_out_of_memory(n * size);
+    return p;
+}
+
+char *cli_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(cli_alloc(n), s, n);
+}
+
 const char *cli_opt(const char *arg, const char *key) {
     size_t n = strlen(key);
     if (strncmp(arg, key, n) == 0 && arg[n] == '=') return arg + n + 1;
@@ -36,10 +59,10 @@ void cli_print_warnings(mgsd_config *c) {
 
 char *cli_resolve_dataset(const char *value, const char *data_path) {
     struct stat sb;
-    if (stat(value, &sb) == 0 && S_ISREG(sb.st_mode)) return strdup(value);
+    if (stat(value, &sb) == 0 && S_ISREG(sb.st_mode)) return cli_strdup(value);
     if (!strchr(value, '/') && data_path && *data_path) {
         size_t n = strlen(data_path) + 2 * strlen(value) + 16;
-        char *p = malloc(n);
+        char *p = cli_alloc(n);
         snprintf(p, n, "%s%s%s/%s.inter", data_path, data_path[strlen(data_path) - 1] == '/' ? "" : "/", value, value);
         if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return p;
         fprintf(stderr, "mgsd: error: dataset '%s': no such file, and no %s\n", value, p);
@@ -182,7 +205,7 @@ int cli_cmd_eval(int argc, char **argv) {
     int json = 0, nk = 0, have_seed = 0;
     double inject = 0;
     unsigned long long noise_seed = 0;
-    char **kv = calloc((size_t)argc + 1, sizeof *kv);
+    char **kv = cli_calloc((size_t)argc + 1, sizeof *kv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -54,11 +54,11 @@ int cli_cmd_explain(int argc, char **argv) {
     int K = mgsd_interest_count(l.model);
     int shown = n < s.max_len ? n : s.max_len; /* the model reads the newest L items */
     const int32_t *h = hist + (n - shown);
-    float *scores = malloc(sizeof(float) * (size_t)N), *top_s = malloc(sizeof(float) * (size_t)topk);
-    float *clean = malloc(sizeof(float) * (size_t)shown), *keep = malloc(sizeof(float) * (size_t)shown);
-    float *margin = malloc(sizeof(float) * (size_t)shown);
-    float *w = malloc(sizeof(float) * (size_t)K), *ro = malloc(sizeof(float) * (size_t)K), *sel = malloc(sizeof(float) * (size_t)K);
-    int32_t *top = malloc(sizeof(int32_t) * (size_t)topk);
+    float *scores = cli_alloc(sizeof(float) * (size_t)N), *top_s = cli_alloc(sizeof(float) * (size_t)topk);
+    float *clean = cli_alloc(sizeof(float) * (size_t)shown), *keep = cli_alloc(sizeof(float) * (size_t)shown);
+    float *margin = cli_alloc(sizeof(float) * (size_t)shown);
+    float *w = cli_alloc(sizeof(float) * (size_t)K), *ro = cli_alloc(sizeof(float) * (size_t)K), *sel = cli_alloc(sizeof(float) * (size_t)K);
+    int32_t *top = cli_alloc(sizeof(int32_t) * (size_t)topk);
     int nout = 0;
     mgsd_batch b;
     mgsd_tape tape;

@@ -32,11 +32,11 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
         }
         const int32_t *items;
         mgsd_dataset_user_items(l->ds, u, &items, &n);
-        hist = malloc(sizeof(int32_t) * ((size_t)n + 1));
+        hist = cli_alloc(sizeof(int32_t) * ((size_t)n + 1));
         memcpy(hist, items, sizeof(int32_t) * (size_t)n);
     } else {
-        char *buf = strdup(history);
-        hist = malloc(sizeof(int32_t) * (strlen(history) / 2 + 2));
+        char *buf = cli_strdup(history);
+        hist = cli_alloc(sizeof(int32_t) * (strlen(history) / 2 + 2));
         for (char *tok = strtok(buf, " \t,"); tok; tok = strtok(NULL, " \t,")) {
             int32_t id = model_io_find_item(&l->ck, tok);
             if (id < 0) {
@@ -329,8 +329,8 @@ int cli_cmd_recommend(int argc, char **argv) {
         int32_t N = l.ck.n_items;
         mgsd_batch b;
         mgsd_tape tape;
-        float *scores = malloc(sizeof(float) * (size_t)N), *top_s = malloc(sizeof(float) * (size_t)topk);
-        int32_t *top = malloc(sizeof(int32_t) * (size_t)topk);
+        float *scores = cli_alloc(sizeof(float) * (size_t)N), *top_s = cli_alloc(sizeof(float) * (size_t)topk);
+        int32_t *top = cli_alloc(sizeof(int32_t) * (size_t)topk);
         int nout = 0;
         mgsd_status st = mgsd_batch_init(&b, 1, s.max_len);
         if (st == MGSD_OK) st = ag_tape_init(&tape, 1 << 24, s.seed);

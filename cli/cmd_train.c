@@ -164,7 +164,7 @@ static void on_epoch(void *u, const trainer_epoch_info *e) {
 }
 
 static int mkdir_p(const char *dir) {
-    char *d = strdup(dir);
+    char *d = cli_strdup(dir);
     for (char *p = d + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
@@ -207,7 +207,7 @@ int cli_cmd_train(int argc, char **argv) {
 static int cmd_train(int argc, char **argv) {
     const char *resume = NULL, *v;
     int help = 0, nk = 0, ckdir_slot = -1;
-    char **kv = calloc((size_t)argc + 1, sizeof *kv);
+    char **kv = cli_calloc((size_t)argc + 1, sizeof *kv);
     char *ckdir_arg = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -215,7 +215,7 @@ static int cmd_train(int argc, char **argv) {
         else if ((v = cli_opt(a, "--resume"))) resume = v;
         else if ((v = cli_opt(a, "--checkpoint-dir"))) {
             free(ckdir_arg); /* given twice: the last one wins, in the same kv slot */
-            ckdir_arg = malloc(strlen(v) + 20);
+            ckdir_arg = cli_alloc(strlen(v) + 20);
             sprintf(ckdir_arg, "--checkpoint_dir=%s", v);
             if (ckdir_slot < 0) ckdir_slot = nk++;
             kv[ckdir_slot] = ckdir_arg;
@@ -292,7 +292,7 @@ static int cmd_train(int argc, char **argv) {
     mgsd_config_level lvl = MGSD_CONFIG_LEVEL_OVERALL;
     mgsd_config_source(l.cfg, "dataset", &lvl);
     if (resume && lvl != MGSD_CONFIG_LEVEL_CMDLINE) dsv = NULL; /* stored path unless overridden */
-    if (resume && !dsv) data_path = strdup(l.ck.data_path);
+    if (resume && !dsv) data_path = cli_strdup(l.ck.data_path);
     else if (!dsv || !*dsv) {
         fprintf(stderr, "mgsd: error: train: --dataset=PATH is required\n\n");
         train_usage(stderr);
@@ -331,9 +331,9 @@ static int cmd_train(int argc, char **argv) {
         goto done;
     }
     size_t pl = strlen(dir) + strlen(model_name) + 32;
-    best = malloc(pl);
-    last = malloc(pl);
-    results = malloc(pl);
+    best = cli_alloc(pl);
+    last = cli_alloc(pl);
+    results = cli_alloc(pl);
     snprintf(best, pl, "%s/%s-best.ckpt", dir, model_name);
     snprintf(last, pl, "%s/%s-last.ckpt", dir, model_name);
     snprintf(results, pl, "%s/results.json", dir);
