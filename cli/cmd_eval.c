@@ -188,7 +188,9 @@ static void eval_usage(FILE *f) {
                "Full-ranking evaluation of a checkpoint (the best-validation parameters when the file holds\n"
                "both). The dataset is re-read from the path stored in the checkpoint (or --dataset) with the\n"
                "stored filters and must have the same id maps. --key=value overrides evaluation keys such as\n"
-               "--topk=[1,5,10] or --eval_batch_size=512.\n"
+               "--topk=[1,5,10] or --eval_batch_size=512. --eval_mask_history=true ranks each target among\n"
+               "the items not in the user's history (how the ICLRec and CoSeRec code evaluates; RecBole, the\n"
+               "default, ranks it among all items).\n"
                "--inject-noise=R (0..1) inserts round(R x len) random items at random positions of every\n"
                "evaluation history before scoring (seeded by --noise-seed, default the run's seed); for\n"
                "MGSD checkpoints the discriminator is also scored at finding the inserted items.\n"
@@ -345,6 +347,7 @@ int cli_cmd_eval(int argc, char **argv) {
         char mode[32];
         mgsd_eval_mode_name(r.n_neg, r.neg_pop, mode, sizeof mode);
         cJSON_AddStringToObject(o, "eval_mode", mode);
+        cJSON_AddBoolToObject(o, "eval_mask_history", s.eval.mask_history);
         cJSON_AddNumberToObject(o, "seconds", r.seconds);
         cJSON_AddItemToObject(o, "metrics", m ? cJSON_Parse(m) : cJSON_CreateObject());
         if (inject > 0) {
@@ -360,11 +363,12 @@ int cli_cmd_eval(int argc, char **argv) {
         cJSON_Delete(o);
         mgsd_free(m);
     } else {
-        char mode[64] = "";
+        char mode[96] = "";
         if (r.n_neg > 0) {
             snprintf(mode, sizeof mode, "; target against %d sampled negatives, ", r.n_neg);
             mgsd_eval_mode_name(r.n_neg, r.neg_pop, mode + strlen(mode), sizeof mode - strlen(mode));
         }
+        if (s.eval.mask_history) snprintf(mode + strlen(mode), sizeof mode - strlen(mode), "; history items masked");
         printf("%s on %s split of %s (%lld users, %.2f s%s)\n", l.ck.model_name, split, l.ck.data_path,
                (long long)r.all.n_users, r.seconds, mode);
         char key[32];

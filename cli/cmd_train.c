@@ -361,6 +361,8 @@ static int cmd_train(int argc, char **argv) {
         printf("evaluation: eval_mode=%s, the target ranked against %d sampled negatives (%s), not all items\n", mode,
                s.eval.n_neg, s.eval.neg_pop ? "by popularity" : "uniform");
     }
+    if (s.eval.mask_history)
+        printf("evaluation: eval_mask_history=true, the items of a user's history are removed from its target's ranking\n");
     fflush(stdout);
     progress p = {isatty(STDERR_FILENO), 0, trainer_get_settings(t), ds.train_instances, 10};
     int has10 = 0;

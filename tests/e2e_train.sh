@@ -93,6 +93,31 @@ expect_rc 2 "bad eval_mode" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" -
 expect_rc 2 "eval_mode with more negatives than items" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mode=uni500
 expect_err "500 negatives needs at least 501 items"
 
+# eval_mask_history: the user's history items leave its target's ranking (ICLRec's protocol)
+expect_rc 0 "eval --json --ranks (RecBole ranking)" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --json --ranks="$T/all.tsv"
+cp "$T/out" "$T/all.json"
+expect_rc 0 "eval --eval_mask_history=true --json --ranks" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" \
+    --eval_mask_history=true --json --ranks="$T/masked.tsv"
+python3 - "$T/all.json" "$T/out" "$T/all.tsv" "$T/masked.tsv" <<'PY4' && ok "masked history: recorded, no rank worse, some better" || { bad "eval_mask_history"; cat "$T/out"; }
+import json, sys
+a, m = (json.loads(open(p).read()) for p in sys.argv[1:3])
+assert a["eval_mask_history"] is False and m["eval_mask_history"] is True
+assert all(m["metrics"][k] >= a["metrics"][k] - 1e-12 for k in a["metrics"]), (a, m)
+def ranks(p):
+    rows = [l.split("\t") for l in open(p).read().splitlines() if l and not l.startswith(("#", "user"))]
+    return {r[0]: (r[1], int(r[2])) for r in rows}
+ra, rm = ranks(sys.argv[3]), ranks(sys.argv[4])
+assert ra.keys() == rm.keys() and all(ra[u][0] == rm[u][0] for u in ra)
+assert all(rm[u][1] <= ra[u][1] for u in ra) and any(rm[u][1] < ra[u][1] for u in ra)
+PY4
+expect_rc 0 "eval --eval_mask_history=true" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mask_history=true
+grep -q "; history items masked)" "$T/out" && ok "eval says the history is masked" || { bad "masked header"; cat "$T/out"; }
+expect_rc 2 "eval_mask_history=maybe" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --eval_mask_history=maybe
+expect_err "eval_mask_history"
+expect_rc 0 "train --eval_mask_history=true" "$MGSD" train --model="$MODEL" "${COMMON[@]}" --epochs=1 --checkpoint-dir="$T/ckm" --eval_mask_history=true
+grep -q "^evaluation: eval_mask_history=true" "$T/out" && grep -q '"eval_mask_history":[[:space:]]*true' "$T/ckm/results.json" \
+    && ok "train announces and records the masked history" || { bad "train eval_mask_history"; cat "$T/out"; }
+
 USER=$(awk -F'\t' 'NR==2{print $1}' "$T/s.inter")
 HIST=$(awk -F'\t' 'NR>=2 && NR<=6{printf "%s ", $2}' "$T/s.inter")
 expect_rc 0 "recommend --user" "$MGSD" recommend --checkpoint="$T/ck/$MODEL-best.ckpt" --user="$USER" --topk=5

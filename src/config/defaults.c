@@ -55,6 +55,8 @@ static const mgsd_config_entry overall_defaults[] = {
     {"eval_batch_size", I, "4096", "evaluation batch size (users per batch)"},
     {"eval_mode", S, "full",
      "ranking for valid/test (RecBole's eval_args mode): full (all items) or uniN / popN (the target against N sampled negatives, e.g. uni100)"},
+    {"eval_mask_history", B, "false",
+     "remove the items of the user's history before the target from its ranking (as the ICLRec and CoSeRec code evaluates); false: RecBole's sequential full ranking, which keeps them"},
     {"metrics", SL, "[Hit,NDCG,MRR,Recall]", "metrics reported: Hit, NDCG, MRR, Recall, Precision"},
     {"topk", IL, "[5,10,20]", "cut-offs K of the top-K metrics"},
     {"valid_metric", S, "hit@20", "metric@K used for model selection and early stopping"},

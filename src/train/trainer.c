@@ -200,6 +200,7 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
     MGSD_TRY(mgsd_config_get_int(cfg, "eval_batch_size", &s->eval.batch_size));
     MGSD_TRY(positive("eval_batch_size", s->eval.batch_size, 0));
     s->eval.L = s->max_len;
+    MGSD_TRY(mgsd_config_get_bool(cfg, "eval_mask_history", &s->eval.mask_history));
     {
         const char *mode;
         MGSD_TRY(mgsd_config_get_str(cfg, "eval_mode", &mode));
