@@ -1,5 +1,8 @@
 /* `mgsd compare A B`: two rank files of the same users (`mgsd eval --ranks`) tested
- * against each other user by user (mgsd_eval_paired). */
+ * against each other user by user (mgsd_eval_paired); `mgsd compare A1,A2,.. B1,B2,..`:
+ * runs (seeds) of two models, each pair tested user by user and the pairs' differences
+ * tested with the run as the unit (mgsd_eval_paired_runs). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +16,19 @@
 #include "train/trainer.h"
 
 static void compare_usage(FILE *f) {
-    fprintf(f, "usage: mgsd compare A.tsv B.tsv [--topk=5,10,20] [--json]\n\n"
+    fprintf(f, "usage: mgsd compare A.tsv B.tsv [--topk=5,10,20] [--json]\n"
+               "       mgsd compare A1.tsv,A2.tsv,... B1.tsv,B2.tsv,... [--topk=...] [--json]\n\n"
                "Paired comparison of two models evaluated on the same users: A and B are rank files\n"
                "written by `mgsd eval --ranks=FILE` (same data set and split; users are matched by id and\n"
                "must have the same targets). For hit, ndcg and mrr at each K: both means, B - A, its\n"
                "standard error over users, a 95%% interval and the paired z-test's two-sided p-value;\n"
                "for hit also McNemar's exact test on the users only one model hits. On the same users\n"
-               "the paired test is far more sensitive than comparing two means with their own errors.\n");
+               "the paired test is far more sensitive than comparing two means with their own errors.\n\n"
+               "With comma-separated lists (runs of each model, e.g. seeds; run i of A against run i\n"
+               "of B, all on the same users and targets): each pair's B - A and paired p, then the\n"
+               "runs' differences tested with the run as the unit: their mean, sd, Student's t with\n"
+               "runs - 1 degrees of freedom, its p and 95%% interval. That test covers training\n"
+               "randomness, which a single pair's test over users does not see.\n");
 }
 
 /* The cut-offs of a --topk=... argument (NULL: the default), read as `mgsd eval` reads
@@ -55,19 +64,141 @@ static void metric_line(const char *name, int k, const mgsd_paired_metric *m) {
            m->p);
 }
 
+/* Splits a comma-separated list in place into at most max paths; the count, or -1 when a
+ * path is empty or there are more than max. */
+static int split_paths(char *arg, const char **out, int max) {
+    int n = 0;
+    for (char *p = arg;;) {
+        char *c = strchr(p, ',');
+        if (c) *c = '\0';
+        if (!*p || n == max) return -1;
+        out[n++] = p;
+        if (!c) return n;
+        p = c + 1;
+    }
+}
+
+/* Reads rank files pa and pb, pairs them by user and computes the paired results at each of
+ * the n_ks cut-offs into res; *n gets the user count. With ref (the first run's A file, path
+ * ref_path) pa must hold the same users and targets as ref. */
+static mgsd_status compare_pair(const char *pa, const char *pb, const mgsd_rank_file *ref, const char *ref_path,
+                                int n_ks, const int *ks, mgsd_paired_result *res, int64_t *n) {
+    mgsd_rank_file f[2];
+    memset(f, 0, sizeof f);
+    int64_t *ra = NULL, *rb = NULL;
+    mgsd_status st = mgsd_rank_file_read(pa, &f[0]);
+    if (st == MGSD_OK) st = mgsd_rank_file_read(pb, &f[1]);
+    if (st == MGSD_OK) {
+        size_t m = (size_t)(ref && ref->n > f[0].n ? ref->n : f[0].n); /* pairing writes the first file's rows */
+        ra = cli_alloc(sizeof *ra * m);
+        rb = cli_alloc(sizeof *rb * m);
+        if (ref) st = mgsd_rank_files_pair(ref, ref_path, &f[0], pa, ra, rb);
+        if (st == MGSD_OK) st = mgsd_rank_files_pair(&f[0], pa, &f[1], pb, ra, rb);
+    }
+    *n = f[0].n;
+    mgsd_rank_file_free(&f[0]);
+    mgsd_rank_file_free(&f[1]);
+    for (int j = 0; st == MGSD_OK && j < n_ks; j++) st = mgsd_eval_paired(ra, rb, *n, ks[j], &res[j]);
+    free(ra);
+    free(rb);
+    return st;
+}
+
+static cJSON *runs_metric_json(const mgsd_runs_metric *m) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "a", m->a);
+    cJSON_AddNumberToObject(o, "b", m->b);
+    cJSON_AddNumberToObject(o, "diff", m->diff);
+    cJSON_AddNumberToObject(o, "sd", m->sd);
+    cJSON_AddNumberToObject(o, "se", m->se);
+    if (isfinite(m->t)) cJSON_AddNumberToObject(o, "t", m->t);
+    else cJSON_AddNullToObject(o, "t");
+    cJSON_AddNumberToObject(o, "ci95_lo", m->lo);
+    cJSON_AddNumberToObject(o, "ci95_hi", m->hi);
+    cJSON_AddNumberToObject(o, "p", m->p);
+    return o;
+}
+
+static void pair_json(cJSON *e, const mgsd_paired_result *r) {
+    cJSON_AddItemToObject(e, "hit", metric_json(&r->hit));
+    cJSON_AddItemToObject(e, "ndcg", metric_json(&r->ndcg));
+    cJSON_AddItemToObject(e, "mrr", metric_json(&r->mrr));
+    cJSON_AddNumberToObject(e, "hit_only_a", (double)r->only_a);
+    cJSON_AddNumberToObject(e, "hit_only_b", (double)r->only_b);
+    cJSON_AddNumberToObject(e, "mcnemar_p", r->p_mcnemar);
+}
+
+static cJSON *paths_json(const char *const *p, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(p[i]));
+    return a;
+}
+
+static void print_json(cJSON *o) {
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt) printf("%s\n", txt);
+    cJSON_free(txt);
+    cJSON_Delete(o);
+}
+
+static void runs_line(const char *name, int k, const mgsd_runs_metric *m) {
+    char key[32], t[32];
+    snprintf(key, sizeof key, "%s@%d", name, k);
+    if (isfinite(m->t)) snprintf(t, sizeof t, "%.2f", m->t);
+    else snprintf(t, sizeof t, "%s", m->t > 0 ? "inf" : "-inf");
+    printf("  %-9s %.4f  %.4f  %+.4f  %.4f  [%+.4f, %+.4f]  %-6s  %.3g\n", key, m->a, m->b, m->diff, m->sd, m->lo,
+           m->hi, t, m->p);
+}
+
+/* Text report of R >= 2 runs: res[i * n_ks + j] is run i at cut-off j. */
+static void print_runs(const char *const *pa, const char *const *pb, int runs, int64_t n, int n_ks, const int *ks,
+                       const mgsd_paired_result *res, const mgsd_runs_result *over) {
+    printf("A =");
+    for (int i = 0; i < runs; i++) printf(" %s%s", pa[i], i + 1 < runs ? "," : "\n");
+    printf("B =");
+    for (int i = 0; i < runs; i++) printf(" %s%s", pb[i], i + 1 < runs ? "," : "\n");
+    printf("%d runs of each model, run i of A against run i of B; %lld users, paired by user id (same targets)\n\n",
+           runs, (long long)n);
+    printf("Each run, B - A over users (p of the paired z-test):\n  metric   ");
+    for (int i = 0; i < runs; i++) printf("  run %-16d", i + 1);
+    printf("\n");
+    for (int j = 0; j < n_ks; j++)
+        for (int m = 0; m < 3; m++) {
+            char key[32];
+            snprintf(key, sizeof key, "%s@%d", m == 0 ? "hit" : m == 1 ? "ndcg" : "mrr", ks[j]);
+            printf("  %-9s", key);
+            for (int i = 0; i < runs; i++) {
+                const mgsd_paired_result *r = &res[(size_t)i * n_ks + j];
+                const mgsd_paired_metric *pm = m == 0 ? &r->hit : m == 1 ? &r->ndcg : &r->mrr;
+                char cell[40];
+                snprintf(cell, sizeof cell, "%+.4f (p %.2g)", pm->diff, pm->p);
+                printf("  %-20s", cell);
+            }
+            printf("\n");
+        }
+    printf("\nOver the runs (the run as the unit: Student's t with %d degree%s of freedom):\n", runs - 1,
+           runs == 2 ? "" : "s");
+    printf("  metric    A       B       B - A    sd      95%% interval       t       p\n");
+    for (int j = 0; j < n_ks; j++) {
+        runs_line("hit", ks[j], &over[j].hit);
+        runs_line("ndcg", ks[j], &over[j].ndcg);
+        runs_line("mrr", ks[j], &over[j].mrr);
+    }
+}
+
 int cli_cmd_compare(int argc, char **argv) {
-    const char *path[2] = {NULL, NULL};
+    char *arg[2] = {NULL, NULL};
     char *topk = NULL;
     int json = 0, np = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             compare_usage(stdout);
             return 0;
         } else if (cli_opt(a, "--topk")) {
             topk = argv[i];
         } else if (!strcmp(a, "--json")) json = 1;
-        else if (strncmp(a, "--", 2) && np < 2) path[np++] = a;
+        else if (strncmp(a, "--", 2) && np < 2) arg[np++] = a;
         else {
             fprintf(stderr, "mgsd: error: compare: unexpected argument '%s'\n\n", a);
             compare_usage(stderr);
@@ -79,62 +210,104 @@ int cli_cmd_compare(int argc, char **argv) {
         compare_usage(stderr);
         return 2;
     }
+    const char *pa[MGSD_EVAL_MAX_RUNS], *pb[MGSD_EVAL_MAX_RUNS];
+    char *copy[2] = {cli_strdup(arg[0]), cli_strdup(arg[1])};
+    int na = split_paths(copy[0], pa, MGSD_EVAL_MAX_RUNS), nb = split_paths(copy[1], pb, MGSD_EVAL_MAX_RUNS);
+    if (na < 0 || nb < 0 || na != nb) {
+        if (na < 0 || nb < 0)
+            fprintf(stderr, "mgsd: error: compare: '%s': a list of rank files needs 1 to %d paths, none empty\n",
+                    na < 0 ? arg[0] : arg[1], MGSD_EVAL_MAX_RUNS);
+        else
+            fprintf(stderr, "mgsd: error: compare: %d rank files for A but %d for B: run i of A is compared with "
+                    "run i of B\n", na, nb);
+        free(copy[0]);
+        free(copy[1]);
+        return 2;
+    }
+    const int runs = na;
     mgsd_eval_options eo;
     mgsd_eval_options_default(&eo);
     int rc = read_ks(topk, &eo);
-    if (rc) return rc;
-    const int n_ks = eo.n_ks, *ks = eo.ks;
-    mgsd_rank_file f[2];
-    memset(f, 0, sizeof f);
-    int64_t *ra = NULL, *rb = NULL;
-    mgsd_status st = mgsd_rank_file_read(path[0], &f[0]);
-    if (st == MGSD_OK) st = mgsd_rank_file_read(path[1], &f[1]);
-    if (st == MGSD_OK) {
-        ra = malloc(sizeof *ra * (size_t)f[0].n);
-        rb = malloc(sizeof *rb * (size_t)f[0].n);
-        st = ra && rb ? mgsd_rank_files_pair(&f[0], path[0], &f[1], path[1], ra, rb) : MGSD_ERR_NOMEM;
+    if (rc) {
+        free(copy[0]);
+        free(copy[1]);
+        return rc;
     }
-    int64_t n = f[0].n;
-    mgsd_rank_file_free(&f[0]);
-    mgsd_rank_file_free(&f[1]);
-    mgsd_paired_result r[MGSD_EVAL_MAX_KS];
-    for (int j = 0; st == MGSD_OK && j < n_ks; j++) st = mgsd_eval_paired(ra, rb, n, ks[j], &r[j]);
-    free(ra);
-    free(rb);
-    if (st != MGSD_OK) return cli_fail(st);
+    const int n_ks = eo.n_ks, *ks = eo.ks;
+    mgsd_paired_result *res = cli_calloc((size_t)runs * n_ks, sizeof *res);
+    mgsd_runs_result over[MGSD_EVAL_MAX_KS];
+    mgsd_rank_file ref;
+    memset(&ref, 0, sizeof ref);
+    int64_t n = 0;
+    mgsd_status st = runs > 1 ? mgsd_rank_file_read(pa[0], &ref) : MGSD_OK;
+    for (int i = 0; st == MGSD_OK && i < runs; i++) {
+        int64_t ni;
+        st = compare_pair(pa[i], pb[i], i > 0 ? &ref : NULL, pa[0], n_ks, ks, res + (size_t)i * n_ks, &ni);
+        if (i == 0) n = ni;
+    }
+    mgsd_rank_file_free(&ref);
+    if (runs > 1)
+        for (int j = 0; st == MGSD_OK && j < n_ks; j++) {
+            mgsd_paired_result col[MGSD_EVAL_MAX_RUNS];
+            for (int i = 0; i < runs; i++) col[i] = res[(size_t)i * n_ks + j];
+            st = mgsd_eval_paired_runs(col, runs, &over[j]);
+        }
+    if (st != MGSD_OK) {
+        free(res);
+        free(copy[0]);
+        free(copy[1]);
+        return cli_fail(st);
+    }
     if (json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "a", path[0]);
-        cJSON_AddStringToObject(o, "b", path[1]);
+        if (runs == 1) {
+            cJSON_AddStringToObject(o, "a", pa[0]);
+            cJSON_AddStringToObject(o, "b", pb[0]);
+        } else {
+            cJSON_AddItemToObject(o, "a", paths_json(pa, runs));
+            cJSON_AddItemToObject(o, "b", paths_json(pb, runs));
+            cJSON_AddNumberToObject(o, "runs", runs);
+        }
         cJSON_AddNumberToObject(o, "users", (double)n);
         cJSON *arr = cJSON_AddArrayToObject(o, "k");
         for (int j = 0; j < n_ks; j++) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddNumberToObject(e, "k", ks[j]);
-            cJSON_AddItemToObject(e, "hit", metric_json(&r[j].hit));
-            cJSON_AddItemToObject(e, "ndcg", metric_json(&r[j].ndcg));
-            cJSON_AddItemToObject(e, "mrr", metric_json(&r[j].mrr));
-            cJSON_AddNumberToObject(e, "hit_only_a", (double)r[j].only_a);
-            cJSON_AddNumberToObject(e, "hit_only_b", (double)r[j].only_b);
-            cJSON_AddNumberToObject(e, "mcnemar_p", r[j].p_mcnemar);
+            if (runs == 1) pair_json(e, &res[j]);
+            else {
+                cJSON *per = cJSON_AddArrayToObject(e, "per_run");
+                for (int i = 0; i < runs; i++) {
+                    cJSON *x = cJSON_CreateObject();
+                    pair_json(x, &res[(size_t)i * n_ks + j]);
+                    cJSON_AddItemToArray(per, x);
+                }
+                cJSON *ov = cJSON_AddObjectToObject(e, "over_runs");
+                cJSON_AddNumberToObject(ov, "df", runs - 1);
+                cJSON_AddItemToObject(ov, "hit", runs_metric_json(&over[j].hit));
+                cJSON_AddItemToObject(ov, "ndcg", runs_metric_json(&over[j].ndcg));
+                cJSON_AddItemToObject(ov, "mrr", runs_metric_json(&over[j].mrr));
+            }
             cJSON_AddItemToArray(arr, e);
         }
-        char *txt = cJSON_PrintUnformatted(o);
-        if (txt) printf("%s\n", txt);
-        cJSON_free(txt);
-        cJSON_Delete(o);
-        return 0;
+        print_json(o);
+    } else if (runs > 1) {
+        print_runs(pa, pb, runs, n, n_ks, ks, res, over);
+    } else {
+        const mgsd_paired_result *r = res;
+        printf("A = %s\nB = %s\n%lld users, paired by user id (same targets)\n\n", pa[0], pb[0], (long long)n);
+        printf("  metric    A       B       B - A    se      95%% interval       p (paired)\n");
+        for (int j = 0; j < n_ks; j++) {
+            metric_line("hit", ks[j], &r[j].hit);
+            metric_line("ndcg", ks[j], &r[j].ndcg);
+            metric_line("mrr", ks[j], &r[j].mrr);
+        }
+        printf("\nMcNemar's exact test on hit@K (users hit by one model only):\n");
+        for (int j = 0; j < n_ks; j++)
+            printf("  hit@%-5d only A %lld, only B %lld, p %.3g\n", ks[j], (long long)r[j].only_a,
+                   (long long)r[j].only_b, r[j].p_mcnemar);
     }
-    printf("A = %s\nB = %s\n%lld users, paired by user id (same targets)\n\n", path[0], path[1], (long long)n);
-    printf("  metric    A       B       B - A    se      95%% interval       p (paired)\n");
-    for (int j = 0; j < n_ks; j++) {
-        metric_line("hit", ks[j], &r[j].hit);
-        metric_line("ndcg", ks[j], &r[j].ndcg);
-        metric_line("mrr", ks[j], &r[j].mrr);
-    }
-    printf("\nMcNemar's exact test on hit@K (users hit by one model only):\n");
-    for (int j = 0; j < n_ks; j++)
-        printf("  hit@%-5d only A %lld, only B %lld, p %.3g\n", ks[j], (long long)r[j].only_a, (long long)r[j].only_b,
-               r[j].p_mcnemar);
+    free(res);
+    free(copy[0]);
+    free(copy[1]);
     return 0;
 }

@@ -67,8 +67,41 @@ PY3
 expect_rc 0 "compare a file with itself" "$MGSD" compare "$T/best.tsv" "$T/best.tsv"
 grep -Eq "^  hit@10 .* \+0\.0000 .* 1$" "$T/out" && grep -q "only A 0, only B 0, p 1" "$T/out" \
     && ok "no difference, p 1" || { bad "self comparison"; cat "$T/out"; }
+# Runs of each model as comma-separated lists: each pair as compare reports it alone, and the
+# pairs' differences tested with the run as the unit (Student's t, runs - 1 df).
+expect_rc 0 "compare --json (one pair)" "$MGSD" compare "$T/best.tsv" "$T/last.tsv" --topk=5,10 --json
+cp "$T/out" "$T/pair.json"
+expect_rc 0 "compare over 3 runs --json" "$MGSD" compare "$T/best.tsv,$T/last.tsv,$T/best.tsv" \
+    "$T/last.tsv,$T/best.tsv,$T/last.tsv" --topk=5,10 --json
+python3 - "$T/pair.json" "$T/out" <<'PY4' && ok "compare over runs: per-run figures and Student's t" || bad "compare over runs"
+import json, math, sys
+p, r = (json.load(open(f)) for f in sys.argv[1:3])
+assert r["runs"] == 3 and len(r["a"]) == 3 and r["users"] == p["users"]
+for kp, kr in zip(p["k"], r["k"]):
+    assert kr["per_run"][0] == {k: v for k, v in kp.items() if k != "k"}
+    ov = kr["over_runs"]
+    assert ov["df"] == 2
+    for m in ("hit", "ndcg", "mrr"):
+        d = [e[m]["diff"] for e in kr["per_run"]]
+        assert abs(d[1] + d[0]) < 1e-12 and abs(d[2] - d[0]) < 1e-12, d
+        mean = sum(d) / 3
+        sd = math.sqrt(sum((x - mean) ** 2 for x in d) / 2)
+        assert abs(ov[m]["diff"] - mean) < 1e-12 and abs(ov[m]["sd"] - sd) < 1e-12, (m, ov[m])
+        if sd > 0:
+            t = mean / (sd / math.sqrt(3))
+            assert abs(ov[m]["t"] - t) < 1e-9 and abs(ov[m]["p"] - (1 - abs(t) / math.sqrt(2 + t * t))) < 1e-9, ov[m]
+        else:
+            assert ov[m]["p"] == 1, ov[m]
+PY4
+expect_rc 0 "compare over 2 identical runs" "$MGSD" compare "$T/best.tsv,$T/best.tsv" "$T/best.tsv,$T/best.tsv" --topk=10
+grep -q "Student's t with 1 degree of freedom" "$T/out" && grep -Eq "^  hit@10 .*\+0\.0000 .* 1$" "$T/out" \
+    && ok "identical runs: no difference, p 1" || { bad "compare over identical runs"; cat "$T/out"; }
+expect_rc 2 "compare 2 runs against 1" "$MGSD" compare "$T/best.tsv,$T/last.tsv" "$T/best.tsv"; expect_err "2 rank files for A but 1 for B"
+expect_rc 2 "compare with an empty path in a list" "$MGSD" compare "$T/best.tsv,,$T/last.tsv" "$T/best.tsv"; expect_err "none empty"
 expect_rc 0 "eval --ranks valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --ranks="$T/valid.tsv"
 expect_rc 1 "compare test against valid ranks" "$MGSD" compare "$T/best.tsv" "$T/valid.tsv"; expect_err "has target item"
+expect_rc 1 "compare runs on another split" "$MGSD" compare "$T/best.tsv,$T/valid.tsv" "$T/last.tsv,$T/valid.tsv"
+expect_err "has target item"
 expect_rc 2 "compare with one file" "$MGSD" compare "$T/best.tsv"; expect_err "two rank files"
 expect_rc 2 "compare --topk=0" "$MGSD" compare "$T/best.tsv" "$T/best.tsv" --topk=0; expect_err "key 'topk': cut-off 0"
 expect_rc 1 "compare a file that is not a rank file" "$MGSD" compare "$T/best.tsv" "$T/s.inter"; expect_err "s.inter:1: not a rank file"

@@ -721,6 +721,63 @@ static void test_paired(void) {
     CHECK_STATUS(mgsd_eval_paired(neg, a, 2, 1, &r), MGSD_ERR_INVALID_ARG);
 }
 
+/* Student's t against closed forms (df 1: Cauchy, p = 1 - 2 atan(t) / pi; df 2: p = 1 -
+ * t / sqrt(2 + t^2)) and tabled quantiles; the comparison over runs on hand-made results. */
+static void test_paired_runs(void) {
+    const double pi = 3.14159265358979323846;
+    const double ts[] = {0.0, 0.3, 1.0, 2.5, 12.7, 300.0};
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        double t = ts[i];
+        CHECK_NEAR(mgsd_student_t_p(t, 1), 1 - 2 * atan(t) / pi, 1e-12);
+        CHECK_NEAR(mgsd_student_t_p(-t, 2), 1 - t / sqrt(2 + t * t), 1e-12);
+    }
+    CHECK_NEAR(mgsd_student_t_p(2.776445105, 4), 0.05, 1e-8);
+    CHECK_NEAR(mgsd_student_t_p(1.959963985, 1e7), 0.05, 1e-6); /* the normal limit */
+    CHECK_NEAR(mgsd_student_t_p(INFINITY, 3), 0.0, 0);
+    CHECK(isnan(mgsd_student_t_p(1.0, 0)));
+    CHECK_NEAR(mgsd_student_t_quantile(0.975, 1), 12.706204736, 1e-7);
+    CHECK_NEAR(mgsd_student_t_quantile(0.975, 2), 4.302652730, 1e-8);
+    CHECK_NEAR(mgsd_student_t_quantile(0.025, 4), -2.776445105, 1e-8);
+    CHECK_NEAR(mgsd_student_t_quantile(0.5, 4), 0.0, 0);
+    CHECK(isnan(mgsd_student_t_quantile(1.0, 4)));
+
+    mgsd_paired_result r[3];
+    memset(r, 0, sizeof r);
+    const double da[3] = {0.0800, 0.0820, 0.0817}, d[3] = {0.0040, 0.0026, 0.0039};
+    for (int i = 0; i < 3; i++) {
+        r[i].n = 100;
+        r[i].k = 10;
+        r[i].hit.a = da[i];
+        r[i].hit.b = da[i] + d[i];
+        r[i].hit.diff = d[i];
+        r[i].ndcg.diff = 0.001; /* the same difference every run: se 0, p 0 */
+        r[i].ndcg.b = 0.001;
+    }
+    mgsd_runs_result o;
+    CHECK_OK(mgsd_eval_paired_runs(r, 3, &o));
+    CHECK_INT_EQ(o.runs, 3);
+    CHECK_INT_EQ(o.k, 10);
+    double mean = (0.0040 + 0.0026 + 0.0039) / 3, ss = 0;
+    for (int i = 0; i < 3; i++) ss += (d[i] - mean) * (d[i] - mean);
+    double sd = sqrt(ss / 2), se = sd / sqrt(3.0), t = mean / se;
+    CHECK_NEAR(o.hit.a, (0.0800 + 0.0820 + 0.0817) / 3, 1e-12);
+    CHECK_NEAR(o.hit.b - o.hit.a, mean, 1e-12);
+    CHECK_NEAR(o.hit.diff, mean, 1e-12);
+    CHECK_NEAR(o.hit.sd, sd, 1e-12);
+    CHECK_NEAR(o.hit.se, se, 1e-12);
+    CHECK_NEAR(o.hit.t, t, 1e-9);
+    CHECK_NEAR(o.hit.p, 1 - t / sqrt(2 + t * t), 1e-12); /* about 0.016 */
+    CHECK_NEAR(o.hit.lo, mean - 4.302652730 * se, 1e-9);
+    CHECK_NEAR(o.hit.hi, mean + 4.302652730 * se, 1e-9);
+    CHECK_NEAR(o.ndcg.se, 0.0, 0);
+    CHECK_NEAR(o.ndcg.p, 0.0, 0);
+    CHECK_NEAR(o.mrr.diff, 0.0, 0); /* all zero: no difference, p 1 */
+    CHECK_NEAR(o.mrr.p, 1.0, 0);
+    CHECK_STATUS(mgsd_eval_paired_runs(r, 1, &o), MGSD_ERR_INVALID_ARG);
+    r[2].k = 5;
+    CHECK_STATUS(mgsd_eval_paired_runs(r, 3, &o), MGSD_ERR_INVALID_ARG);
+}
+
 int main(void) {
     test_rank_ties();
     test_eval_run();
@@ -731,5 +788,6 @@ int main(void) {
     test_noise_report();
     test_rank_files();
     test_paired();
+    test_paired_runs();
     return test_summary();
 }

@@ -218,6 +218,29 @@ typedef struct mgsd_paired_result {
 mgsd_status mgsd_eval_paired(const int64_t *rank_a, const int64_t *rank_b, int64_t n, int k,
                              mgsd_paired_result *out);
 
+/* Several runs of each model (seeds), run i of A paired with run i of B: r[0..runs-1] are
+ * their paired results at one K. With the run as the unit, for hit, ndcg and mrr: the means
+ * of A's and B's means, the mean of the runs' differences d_i, their sd (runs - 1) and
+ * standard error sd / sqrt(runs), Student's t = diff / se with runs - 1 degrees of freedom,
+ * its two-sided p-value and a 95% interval (diff +- t(0.975, runs - 1) se). This is the test
+ * of training randomness: a per-run paired test only sees which users one trained model
+ * hits, and two seeds of one model can differ significantly there. When every d_i is the
+ * same, se is 0 and p is 1 for d = 0, else 0. MGSD_ERR_INVALID_ARG when runs < 2 or
+ * > MGSD_EVAL_MAX_RUNS, or the results are of different K or user counts. */
+#define MGSD_EVAL_MAX_RUNS 64
+typedef struct mgsd_runs_metric {
+    double a, b, diff, sd, se, t, lo, hi, p;
+} mgsd_runs_metric;
+typedef struct mgsd_runs_result {
+    int runs, k;
+    mgsd_runs_metric hit, ndcg, mrr;
+} mgsd_runs_result;
+mgsd_status mgsd_eval_paired_runs(const mgsd_paired_result *r, int runs, mgsd_runs_result *out);
+/* Two-sided p-value of Student's t with df > 0 degrees of freedom, P(|T| >= |t|); and the
+ * quantile q with P(T <= q) = prob (0 < prob < 1). */
+double mgsd_student_t_p(double t, double df);
+double mgsd_student_t_quantile(double prob, double df);
+
 /* Rank files (`mgsd eval --ranks=FILE`, `mgsd compare`): a header line
  * "user_id<TAB>item_id<TAB>rank", then one line per evaluated user: the user's id, its
  * target item's id (the dataset's tokens) and the target's 1-based rank (1 = first).

@@ -78,6 +78,118 @@ mgsd_status mgsd_eval_paired(const int64_t *rank_a, const int64_t *rank_b, int64
     return MGSD_OK;
 }
 
+/* Continued fraction of the regularised incomplete beta function (modified Lentz), for
+ * x < (a + 1) / (a + b + 2), where it converges fast. */
+static double beta_cf(double a, double b, double x) {
+    const double tiny = 1e-300;
+    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+    if (fabs(d) < tiny) d = tiny;
+    d = 1.0 / d;
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        double aa = m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)); /* even step */
+        d = 1.0 + aa * d;
+        c = 1.0 + aa / c;
+        d = 1.0 / (fabs(d) < tiny ? tiny : d);
+        if (fabs(c) < tiny) c = tiny;
+        h *= d * c;
+        aa = -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)); /* odd step */
+        d = 1.0 + aa * d;
+        c = 1.0 + aa / c;
+        d = 1.0 / (fabs(d) < tiny ? tiny : d);
+        if (fabs(c) < tiny) c = tiny;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1.0) < 1e-15) break;
+    }
+    return h;
+}
+
+/* I_x(a, b), the regularised incomplete beta function. */
+static double beta_reg(double a, double b, double x) {
+    if (x <= 0.0) return 0.0;
+    if (x >= 1.0) return 1.0;
+    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+    if (x < (a + 1.0) / (a + b + 2.0)) return front * beta_cf(a, b, x) / a;
+    return 1.0 - front * beta_cf(b, a, 1.0 - x) / b;
+}
+
+double mgsd_student_t_p(double t, double df) {
+    if (isnan(t) || !(df > 0)) return NAN;
+    if (isinf(t)) return 0.0;
+    return beta_reg(0.5 * df, 0.5, df / (df + t * t));
+}
+
+double mgsd_student_t_quantile(double prob, double df) {
+    if (!(prob > 0.0 && prob < 1.0) || !(df > 0)) return NAN;
+    if (prob == 0.5) return 0.0;
+    double target = 2.0 * (prob > 0.5 ? 1.0 - prob : prob); /* two-sided p of |q| */
+    double lo = 0.0, hi = 1.0;
+    while (mgsd_student_t_p(hi, df) > target && hi < 1e300) hi *= 2.0;
+    for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (mgsd_student_t_p(mid, df) > target) lo = mid;
+        else hi = mid;
+    }
+    double q = 0.5 * (lo + hi);
+    return prob > 0.5 ? q : -q;
+}
+
+static void runs_metric(const mgsd_paired_metric *const *m, int runs, mgsd_runs_metric *o) {
+    double sa = 0, sb = 0, sd = 0;
+    for (int i = 0; i < runs; i++) {
+        sa += m[i]->a;
+        sb += m[i]->b;
+        sd += m[i]->diff;
+    }
+    o->a = sa / runs;
+    o->b = sb / runs;
+    o->diff = sd / runs;
+    double ss = 0;
+    for (int i = 0; i < runs; i++) ss += (m[i]->diff - o->diff) * (m[i]->diff - o->diff);
+    o->sd = sqrt(ss / (runs - 1));
+    o->se = o->sd / sqrt((double)runs);
+    double q = mgsd_student_t_quantile(0.975, runs - 1);
+    o->lo = o->diff - q * o->se;
+    o->hi = o->diff + q * o->se;
+    /* Differences that agree to rounding count as identical (se 0). */
+    if (o->se <= 1e-12 * (fabs(o->diff) + 1e-300)) {
+        o->se = 0;
+        o->t = o->diff == 0 ? 0 : o->diff > 0 ? INFINITY : -INFINITY;
+        o->p = o->diff == 0 ? 1.0 : 0.0;
+    } else {
+        o->t = o->diff / o->se;
+        o->p = mgsd_student_t_p(o->t, runs - 1);
+    }
+}
+
+mgsd_status mgsd_eval_paired_runs(const mgsd_paired_result *r, int runs, mgsd_runs_result *out) {
+    MGSD_CHECK_ARG(r && out);
+    if (runs < 2)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs needs at least 2 runs of each model, got %d",
+                          runs);
+    for (int i = 1; i < runs; i++)
+        if (r[i].k != r[0].k || r[i].n != r[0].n)
+            return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs: run %d has K %d and %lld users, run 1 K %d "
+                              "and %lld", i + 1, r[i].k, (long long)r[i].n, r[0].k, (long long)r[0].n);
+    const mgsd_paired_metric *m[3][MGSD_EVAL_MAX_RUNS];
+    if (runs > MGSD_EVAL_MAX_RUNS)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs: at most %d runs, got %d", MGSD_EVAL_MAX_RUNS,
+                          runs);
+    for (int i = 0; i < runs; i++) {
+        m[0][i] = &r[i].hit;
+        m[1][i] = &r[i].ndcg;
+        m[2][i] = &r[i].mrr;
+    }
+    memset(out, 0, sizeof *out);
+    out->runs = runs;
+    out->k = r[0].k;
+    runs_metric(m[0], runs, &out->hit);
+    runs_metric(m[1], runs, &out->ndcg);
+    runs_metric(m[2], runs, &out->mrr);
+    return MGSD_OK;
+}
+
 mgsd_status mgsd_rank_file_write(const char *path, const mgsd_dataset *ds, const int64_t *user_ranks,
                                  const int32_t *user_targets) {
     MGSD_CHECK_ARG(path && ds && user_ranks && user_targets);
