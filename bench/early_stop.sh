@@ -11,7 +11,8 @@
 # --threads and --checkpoint_steps are taken from the command line then) and to skip
 # finished ones.
 # A finished run's test ranks go to <dir>/test-ranks.tsv (mgsd eval --ranks); the table then
-# tests MGSD against its sub-model seed by seed, user by user (mgsd compare).
+# tests MGSD against its sub-model seed by seed, user by user, and over the seeds with the seed
+# as the unit (mgsd compare).
 # Each run also saves its last checkpoint every $EARLY_STOP_CHECKPOINT_STEPS steps (default
 # 200; 0 = at epoch ends only), so a run killed mid-epoch loses at most that many steps.
 # EARLY_STOP_JOBS=N trains N seeds at a time, each on cores/N threads unless --threads is
@@ -85,6 +86,18 @@ for (m, d), g in groups.items():
         print(f"  seed {x[2]} paired: hit@10 {c['hit']['diff']:+.4f} (se {c['hit']['se']:.4f}, p {c['hit']['p']:.2g}; "
               f"only {sub} {c['hit_only_a']:.0f}, only MGSD {c['hit_only_b']:.0f}), "
               f"ndcg@10 {c['ndcg']['diff']:+.4f} (se {c['ndcg']['se']:.4f}, p {c['ndcg']['p']:.2g})")
+    # Over the seeds that have both rank files: the seed as the unit (Student's t)
+    pairs = [(by_seed[x[2]], x[11]) for x in g
+             if by_seed.get(x[2]) and os.path.exists(by_seed[x[2]]) and os.path.exists(x[11])]
+    if len(pairs) >= 2:
+        cp = subprocess.run([os.environ['MGSD_BIN'], 'compare', ','.join(a for a, _ in pairs),
+                             ','.join(b for _, b in pairs), '--topk=10', '--json'], capture_output=True, text=True)
+        if cp.returncode != 0:
+            print(f"  over seeds: {cp.stderr.strip()}")
+            continue
+        o = json.loads(cp.stdout)['k'][0]['over_runs']
+        print(f"  over {len(pairs)} seeds (Student's t, {o['df']} df): " + ", ".join(
+              f"{m}@10 {o[m]['diff']:+.4f} (sd {o[m]['sd']:.4f}, p {o[m]['p']:.2g})" for m in ('hit', 'ndcg')))
 PY
 }
 
