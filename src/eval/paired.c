@@ -168,14 +168,14 @@ mgsd_status mgsd_eval_paired_runs(const mgsd_paired_result *r, int runs, mgsd_ru
     if (runs < 2)
         return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs needs at least 2 runs of each model, got %d",
                           runs);
+    if (runs > MGSD_EVAL_MAX_RUNS)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs: at most %d runs, got %d", MGSD_EVAL_MAX_RUNS,
+                          runs);
     for (int i = 1; i < runs; i++)
         if (r[i].k != r[0].k || r[i].n != r[0].n)
             return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs: run %d has K %d and %lld users, run 1 K %d "
                               "and %lld", i + 1, r[i].k, (long long)r[i].n, r[0].k, (long long)r[0].n);
     const mgsd_paired_metric *m[3][MGSD_EVAL_MAX_RUNS];
-    if (runs > MGSD_EVAL_MAX_RUNS)
-        return mgsd_error(MGSD_ERR_INVALID_ARG, "comparison over runs: at most %d runs, got %d", MGSD_EVAL_MAX_RUNS,
-                          runs);
     for (int i = 0; i < runs; i++) {
         m[0][i] = &r[i].hit;
         m[1][i] = &r[i].ndcg;
