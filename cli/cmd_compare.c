@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -65,9 +66,13 @@ static void metric_line(const char *name, int k, const mgsd_paired_metric *m) {
 }
 
 /* Splits a comma-separated list in place into at most max paths; the count, or -1 when a
- * path is empty or there are more than max. */
+ * path is empty or there are more than max. A file whose name holds a comma is one path. */
 static int split_paths(char *arg, const char **out, int max) {
     int n = 0;
+    if (access(arg, F_OK) == 0) {
+        out[0] = arg;
+        return 1;
+    }
     for (char *p = arg;;) {
         char *c = strchr(p, ',');
         if (c) *c = '\0';

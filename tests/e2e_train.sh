@@ -96,6 +96,10 @@ PY4
 expect_rc 0 "compare over 2 identical runs" "$MGSD" compare "$T/best.tsv,$T/best.tsv" "$T/best.tsv,$T/best.tsv" --topk=10
 grep -q "Student's t with 1 degree of freedom" "$T/out" && grep -Eq "^  hit@10 .*\+0\.0000 .* 1$" "$T/out" \
     && ok "identical runs: no difference, p 1" || { bad "compare over identical runs"; cat "$T/out"; }
+cp "$T/best.tsv" "$T/best,copy.tsv"
+expect_rc 0 "compare a file whose name holds a comma" "$MGSD" compare "$T/best,copy.tsv" "$T/best.tsv"
+grep -q "best,copy.tsv" "$T/out" && ! grep -q "runs of each model" "$T/out" && ok "a comma in an existing file's name: one file" \
+    || { bad "comma in a file name"; cat "$T/out"; }
 expect_rc 2 "compare 2 runs against 1" "$MGSD" compare "$T/best.tsv,$T/last.tsv" "$T/best.tsv"; expect_err "2 rank files for A but 1 for B"
 expect_rc 2 "compare with an empty path in a list" "$MGSD" compare "$T/best.tsv,,$T/last.tsv" "$T/best.tsv"; expect_err "none empty"
 expect_rc 0 "eval --ranks valid" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --split=valid --ranks="$T/valid.tsv"
