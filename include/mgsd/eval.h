@@ -224,7 +224,9 @@ mgsd_status mgsd_eval_paired(const int64_t *rank_a, const int64_t *rank_b, int64
  * standard error sd / sqrt(runs), Student's t = diff / se with runs - 1 degrees of freedom,
  * its two-sided p-value and a 95% interval (diff +- t(0.975, runs - 1) se). This is the test
  * of training randomness: a per-run paired test only sees which users one trained model
- * hits, and two seeds of one model can differ significantly there. When every d_i is the
+ * hits, and two seeds of one model can differ significantly there. All runs being scored on
+ * the same users, it does not cover the sampling of users, which the per-run test does.
+ * When every d_i is the
  * same, se is 0 and p is 1 for d = 0, else 0. MGSD_ERR_INVALID_ARG when runs < 2 or
  * > MGSD_EVAL_MAX_RUNS, or the results are of different K or user counts. */
 #define MGSD_EVAL_MAX_RUNS 64
