@@ -46,16 +46,20 @@ static int read_ks(char *arg, mgsd_eval_options *eo) {
     return st == MGSD_OK ? 0 : cli_fail(st);
 }
 
-static cJSON *metric_json(const mgsd_paired_metric *m) {
+/* An object of the n named numbers, in order; a non-finite number is null. */
+static cJSON *numbers_json(const char *const *names, const double *v, int n) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "a", m->a);
-    cJSON_AddNumberToObject(o, "b", m->b);
-    cJSON_AddNumberToObject(o, "diff", m->diff);
-    cJSON_AddNumberToObject(o, "se", m->se);
-    cJSON_AddNumberToObject(o, "ci95_lo", m->lo);
-    cJSON_AddNumberToObject(o, "ci95_hi", m->hi);
-    cJSON_AddNumberToObject(o, "p", m->p);
+    for (int i = 0; i < n; i++) {
+        if (isfinite(v[i])) cJSON_AddNumberToObject(o, names[i], v[i]);
+        else cJSON_AddNullToObject(o, names[i]);
+    }
     return o;
+}
+
+static cJSON *metric_json(const mgsd_paired_metric *m) {
+    static const char *const names[] = {"a", "b", "diff", "se", "ci95_lo", "ci95_hi", "p"};
+    const double v[] = {m->a, m->b, m->diff, m->se, m->lo, m->hi, m->p};
+    return numbers_json(names, v, 7);
 }
 
 static void metric_line(const char *name, int k, const mgsd_paired_metric *m) {
@@ -110,18 +114,9 @@ static mgsd_status compare_pair(const char *pa, const char *pb, const mgsd_rank_
 }
 
 static cJSON *runs_metric_json(const mgsd_runs_metric *m) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "a", m->a);
-    cJSON_AddNumberToObject(o, "b", m->b);
-    cJSON_AddNumberToObject(o, "diff", m->diff);
-    cJSON_AddNumberToObject(o, "sd", m->sd);
-    cJSON_AddNumberToObject(o, "se", m->se);
-    if (isfinite(m->t)) cJSON_AddNumberToObject(o, "t", m->t);
-    else cJSON_AddNullToObject(o, "t");
-    cJSON_AddNumberToObject(o, "ci95_lo", m->lo);
-    cJSON_AddNumberToObject(o, "ci95_hi", m->hi);
-    cJSON_AddNumberToObject(o, "p", m->p);
-    return o;
+    static const char *const names[] = {"a", "b", "diff", "sd", "se", "t", "ci95_lo", "ci95_hi", "p"};
+    const double v[] = {m->a, m->b, m->diff, m->sd, m->se, m->t, m->lo, m->hi, m->p};
+    return numbers_json(names, v, 9);
 }
 
 static void pair_json(cJSON *e, const mgsd_paired_result *r) {
