@@ -31,8 +31,12 @@ static void demo_epoch(void *u, const trainer_epoch_info *e) {
         mgsd_eval_get(e->valid, "hit@10", &h);
         mgsd_eval_get(e->valid, "ndcg@10", &n);
     }
-    printf("  %-6s epoch %2lld  loss %7.4f  %5.1f s  valid hit@10 %.4f ndcg@10 %.4f%s\n", (const char *)u,
-           (long long)e->epoch, e->loss, e->train_seconds, h, n, e->improved ? "  (best)" : "");
+    printf("  %-6s epoch %2lld  loss %7.4f  %5.1f s  valid hit@10 %.4f ndcg@10 %.4f", (const char *)u,
+           (long long)e->epoch, e->loss, e->train_seconds, h, n);
+    /* MGSD: how its discriminator ranks the items inserted into the training copies */
+    for (int k = 0; k < e->n_stats; k++)
+        if (!strcmp(e->stat_names[k], "inserted_auc")) printf("  inserted AUC %.3f", e->stat_means[k]);
+    printf("%s\n", e->improved ? "  (best)" : "");
     fflush(stdout);
 }
 

@@ -140,6 +140,8 @@ static void on_epoch(void *u, const trainer_epoch_info *e) {
     printf("epoch %lld  loss %.4f", (long long)e->epoch, e->loss);
     for (int k = 0; k < e->n_parts; k++)
         printf("%s%s %.4f%s", k ? " " : " (", e->part_names[k], e->part_means[k], k + 1 == e->n_parts ? ")" : "");
+    for (int k = 0; k < e->n_stats; k++)
+        printf("%s%s %.3f%s", k ? " " : "  [", e->stat_names[k], e->stat_means[k], k + 1 == e->n_stats ? "]" : "");
     printf("  train %.1f s", e->train_seconds);
     if (e->lr_scheduled) printf("  lr %.4g", e->lr);
     if (e->grad_steps > 0)

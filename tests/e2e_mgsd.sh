@@ -15,12 +15,19 @@ expect_rc 0 "train MGSD (SASRec sub-model) 1 epoch" "$MGSD" train --model=MGSD -
 has "^epoch 0 .*valid hit@10" out
 has "^epoch 0 .* lr 0.001 " out
 # the loss terms: in the epoch line, and in results.json summing (weighted) to the loss
-has "^epoch 0  loss [0-9.]* (rec [0-9.]* aux [0-9.]* item_cl [0-9.]* interest_cl [0-9.]*)  train" out
+has "^epoch 0  loss [0-9.]* (rec [0-9.]* aux [0-9.]* item_cl [0-9.]* interest_cl [0-9.]*)  \[" out
 python3 -c "
 import json; r = json.load(open('$T/ck/results.json')); e = r['epochs'][0]; p = e['loss_parts']; c = r['config']
 w = p['rec'] + c['reweight_loss_gamma'] * p['aux'] + c['reweight_loss_zeta'] * p['item_cl'] + c['reweight_loss_eta'] * p['interest_cl']
 assert list(p) == ['rec', 'aux', 'item_cl', 'interest_cl'] and abs(w - e['loss']) < 1e-4 * e['loss'], (p, e['loss'], w)" \
     && ok "results.json loss_parts sum to the loss" || bad "loss_parts"
+# the training statistics: in the epoch line and results.json, shares and an AUC in [0, 1]
+has "^epoch 0 .*)  \[kept [0-9.]* inserted_flagged [0-9.]* original_flagged [0-9.]* inserted_auc [0-9.]*\]  train" out
+python3 -c "
+import json; s = json.load(open('$T/ck/results.json'))['epochs'][0]['train_stats']
+assert list(s) == ['kept', 'inserted_flagged', 'original_flagged', 'inserted_auc'] and all(0 <= v <= 1 for v in s.values()), s
+assert 0 < s['kept'] < 1, s  # the reference samples its keep flags from the probabilities" \
+    && ok "results.json train_stats" || bad "train_stats"
 CK="$T/ck/MGSD-best.ckpt"
 # The reference schedule: lr x (T - e) / T at epoch e, T = int(train instances / batch size).
 expect_rc 0 "train MGSD 3 epochs (epoch_linear schedule)" "$MGSD" train --model=MGSD --sub_model=GRU4Rec \

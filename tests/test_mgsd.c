@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgsd/eval.h"
 #include "model/mgsd.h"
 #include "test_util.h"
 
@@ -672,6 +673,107 @@ static void test_sub_model_denoised(void) {
     ag_tape_free(&t);
 }
 
+/* train_stats: the share of history items the training step kept, and how the discriminator
+ * does on the augmented copy's inserted items. The discriminator is forced (fc1 gives 1 on
+ * every unit, fc2 makes the clean-minus-noise margin +-20 C for every token), so the
+ * figures are known: a margin far below zero flags every item (inserted and original) and
+ * keeps nothing but each row's forced last item; far above, it flags nothing and keeps all;
+ * a zero margin flags everything at keep_threshold 0.5 and nothing at 0.1. Ties rank at 1/2. */
+static void set_discriminator(mgsd_model *m, float sign) {
+    mgsd_tensor *w1, *b1, *w2;
+    CHECK_OK(params_find(&m->params, "multiattention_2_noise_scores_fc1.weight", &w1));
+    CHECK_OK(params_find(&m->params, "multiattention_2_noise_scores_fc1.bias", &b1));
+    CHECK_OK(params_find(&m->params, "multiattention_2_noise_scores_fc2.weight", &w2));
+    for (int64_t i = 0; i < w1->n; i++) w1->data[i] = 0.0f;
+    for (int64_t i = 0; i < b1->n; i++) b1->data[i] = 1.0f;
+    int64_t C = w2->n / 2; /* [2, C]: row 0 the clean logit, row 1 the noise logit */
+    for (int64_t i = 0; i < C; i++) {
+        w2->data[i] = 10.0f * sign;
+        w2->data[C + i] = -10.0f * sign;
+    }
+}
+
+static void test_train_stats(void) {
+    const char *names[MODEL_MAX_TRAIN_STATS];
+    double v[MODEL_MAX_TRAIN_STATS];
+    mgsd_tape t;
+    CHECK_OK(ag_tape_init(&t, 1 << 20, 1));
+    mgsd_batch b;
+    make_batch(&b); /* 12 history items in 3 rows */
+    const char *kv[] = {"gumbel_input", "logits", "keep_threshold", "0.5"};
+    mgsd_config *c = make_config(kv, 4);
+    mgsd_model m;
+    CHECK_OK(make_model(&m, c, 3));
+    CHECK_INT_EQ(model_mgsd.train_stats(&m, names, v), 4);
+    CHECK(isnan(v[0]) && isnan(v[3])); /* no step yet */
+    CHECK_STR_EQ(names[0], "kept");
+    CHECK_STR_EQ(names[1], "inserted_flagged");
+    CHECK_STR_EQ(names[2], "original_flagged");
+    CHECK_STR_EQ(names[3], "inserted_auc");
+    t.training = t.grad_enabled = 1;
+    /* as initialised: fractions */
+    CHECK(model_mgsd.loss(&m, &t, &b) != NULL);
+    model_mgsd.train_stats(&m, names, v);
+    for (int k = 0; k < 4; k++) CHECK(v[k] >= 0 && v[k] <= 1);
+    const float signs[2] = {-1.0f, 1.0f};
+    for (int s = 0; s < 2; s++) {
+        set_discriminator(&m, signs[s]);
+        ag_tape_reset(&t);
+        CHECK(model_mgsd.loss(&m, &t, &b) != NULL);
+        model_mgsd.train_stats(&m, names, v);
+        CHECK_NEAR(v[0], s ? 1.0 : 3.0 / 12.0, 1e-12);
+        CHECK_NEAR(v[1], s ? 0.0 : 1.0, 1e-12);
+        CHECK_NEAR(v[2], s ? 0.0 : 1.0, 1e-12);
+        CHECK_NEAR(v[3], 0.5, 1e-12);
+    }
+    free_model(&m);
+    mgsd_config_free(c);
+    /* margin 0: flagged iff the threshold's logit is >= 0 */
+    const char *thr[2] = {"0.5", "0.1"};
+    for (int s = 0; s < 2; s++) {
+        const char *kz[] = {"keep_threshold", thr[s]};
+        c = make_config(kz, 2);
+        CHECK_OK(make_model(&m, c, 3));
+        set_discriminator(&m, 0.0f);
+        ag_tape_reset(&t);
+        CHECK(model_mgsd.loss(&m, &t, &b) != NULL);
+        model_mgsd.train_stats(&m, names, v);
+        CHECK_NEAR(v[1], s ? 0.0 : 1.0, 1e-12);
+        CHECK_NEAR(v[2], s ? 0.0 : 1.0, 1e-12);
+        free_model(&m);
+        mgsd_config_free(c);
+    }
+    /* the figures themselves on hand-made logits: one inserted item (margin -1) among
+     * originals with margins 2, 0.5, -3 */
+    {
+        const float lg[8] = {0, 1, 2, 0, 1, 0.5f, 0, 3}, lab[4] = {0, 1, 1, 1};
+        float score[4], ws[16];
+        uint8_t noisy[4];
+        double o[3];
+        CHECK(mgsd_eval_noise_workspace_size(4) <= sizeof ws);
+        mgsd_weak_label_stats(lg, lab, 4, 0.0f, score, noisy, ws, o);
+        CHECK_NEAR(o[0], 1.0, 1e-12);       /* the inserted item is flagged */
+        CHECK_NEAR(o[1], 1.0 / 3.0, 1e-12); /* so is the original at -3 */
+        CHECK_NEAR(o[2], 2.0 / 3.0, 1e-12); /* ranked below two of the three originals */
+        mgsd_weak_label_stats(lg, lab, 4, -2.0f, score, noisy, ws, o); /* keep_threshold ~0.12 */
+        CHECK_NEAR(o[0], 0.0, 1e-12);
+        CHECK_NEAR(o[1], 1.0 / 3.0, 1e-12);
+        CHECK_NEAR(o[2], 2.0 / 3.0, 1e-12);
+    }
+    /* without the auxiliary loss there is no augmented copy: only the kept share */
+    const char *na[] = {"use_aux", "false"};
+    c = make_config(na, 2);
+    CHECK_OK(make_model(&m, c, 3));
+    ag_tape_reset(&t);
+    CHECK(model_mgsd.loss(&m, &t, &b) != NULL);
+    CHECK_INT_EQ(model_mgsd.train_stats(&m, names, v), 1);
+    CHECK(v[0] > 0 && v[0] <= 1);
+    free_model(&m);
+    mgsd_config_free(c);
+    mgsd_batch_free(&b);
+    ag_tape_free(&t);
+}
+
 int main(void) {
     test_sub_model_init();
     test_sub_model_input();
@@ -679,6 +781,7 @@ int main(void) {
     test_augment();
     test_stabilisers();
     test_behaviour();
+    test_train_stats();
     test_gradients("BERT4Rec");
     test_gradients("SASRec");
     test_gradients("GRU4Rec");

@@ -76,9 +76,33 @@ static int tm_loss_parts(const mgsd_model *m, const char **names, double *values
     values[0] = tm_last_loss;
     return 1;
 }
+/* train_stats: the loss again; the loss where the batch's first target is odd, NaN (not
+ * measured) elsewhere, with its sum and count over the steps since tm_odd_reset(); NaN always. */
+static double tm_odd_sum;
+static int64_t tm_odd_n;
+static int tm_last_odd;
+static void tm_odd_reset(void) { tm_odd_sum = 0, tm_odd_n = 0; }
+static int tm_train_stats(const mgsd_model *m, const char **names, double *values) {
+    names[0] = "xent2";
+    names[1] = "odd";
+    names[2] = "never";
+    values[0] = tm_last_loss;
+    values[1] = tm_last_odd ? tm_last_loss : NAN;
+    values[2] = NAN;
+    return 3;
+}
+static mgsd_tensor *tm_loss_stats(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b) {
+    mgsd_tensor *l = tm_loss_logged(m, t, b);
+    tm_last_odd = b->targets[0] & 1;
+    if (l && tm_last_odd) {
+        tm_odd_sum += tm_last_loss;
+        tm_odd_n++;
+    }
+    return l;
+}
 
-static const model_vtable tm_vt = {"TestPool", "test model", tm_defaults, 3,       tm_create, tm_loss_logged,
-                                   tm_scores,  NULL,         tm_destroy,  tm_loss_parts};
+static const model_vtable tm_vt = {"TestPool", "test model", tm_defaults, 3,         tm_create, tm_loss_stats,
+                                   tm_scores,  NULL,         tm_destroy,  tm_loss_parts, tm_train_stats};
 
 static mgsd_model *tm_new(const mgsd_config *cfg, const mgsd_dataset *ds) {
     mgsd_model *m = calloc(1, sizeof *m);
@@ -326,12 +350,21 @@ static void test_precedence(void) {
 
 static void test_resume(const mgsd_dataset *ds) {
     char a[128], b[128], d[128];
+    tm_odd_reset();
     CHECK_OK(run(ds, "--epochs=1", "first", NULL, -1));
     /* the epoch's mean loss part: the mean of the per-step values, like the loss */
     CHECK_INT_EQ(last_epoch.n_parts, 1);
     CHECK_STR_EQ(last_epoch.part_names[0], "xent");
     CHECK(last_epoch.loss > 0 && last_epoch.part_means[0] == last_epoch.loss);
     const double loss0 = last_epoch.loss;
+    /* train stats: means over the steps that measured them */
+    CHECK_INT_EQ(last_epoch.n_stats, 3);
+    CHECK_STR_EQ(last_epoch.stat_names[1], "odd");
+    CHECK(last_epoch.stat_means[0] == loss0);
+    CHECK(tm_odd_n > 0 && tm_odd_n < 100);
+    const double odd0 = last_epoch.stat_means[1];
+    CHECK(odd0 == tm_odd_sum / (double)tm_odd_n && odd0 != loss0);
+    CHECK(isnan(last_epoch.stat_means[2]));
     CHECK_OK(run(ds, "--epochs=2", "straight", NULL, -1));
     const double loss1 = last_epoch.part_means[0];
     CHECK(loss1 == last_epoch.loss && loss1 != loss0);
@@ -341,8 +374,10 @@ static void test_resume(const mgsd_dataset *ds) {
     CHECK_STATUS(run(ds, "--epochs=2", "intr", NULL, 3), MGSD_ERR_INTERRUPTED);
     snprintf(d, sizeof d, "%s/intr-last.ckpt", dir);
     CHECK(same_section(d, d, "loss_parts")); /* the partial epoch's part sums are saved */
+    CHECK(same_section(d, d, "train_stats"));
     CHECK_OK(run(ds, "--epochs=1", "intr1", d, -1));
     CHECK(last_epoch.part_means[0] == loss0); /* resumed mid-epoch: the whole epoch's mean */
+    CHECK(last_epoch.stat_means[0] == loss0 && last_epoch.stat_means[1] == odd0);
     CHECK_OK(run(ds, "--epochs=2", "intr2", d, -1));
     CHECK(last_epoch.part_means[0] == loss1);
     snprintf(a, sizeof a, "%s/straight-last.ckpt", dir);

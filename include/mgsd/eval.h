@@ -173,6 +173,11 @@ typedef struct mgsd_noise_report {
 
 mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t n, double threshold,
                             mgsd_noise_report *out);
+/* The same without allocating: workspace holds mgsd_eval_noise_workspace_size(n) bytes,
+ * aligned for a float (the training step passes scratch memory it reuses). */
+size_t mgsd_eval_noise_workspace_size(int64_t n);
+mgsd_status mgsd_eval_noise_ws(const float *clean, const uint8_t *is_noise, int64_t n, double threshold,
+                               void *workspace, mgsd_noise_report *out);
 
 /* ---- robustness: noise injected into evaluation histories --------------------------
  * A scorer that wraps another: before scoring, every history of the batch gets

@@ -17,9 +17,21 @@ static int cmp_scored(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+size_t mgsd_eval_noise_workspace_size(int64_t n) { return (size_t)(n > 0 ? n : 0) * sizeof(scored); }
+
 mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t n, double threshold,
                             mgsd_noise_report *out) {
     MGSD_CHECK_ARG(out && n >= 0 && (n == 0 || (clean && is_noise)));
+    void *ws = n > 0 ? mgsd_malloc(mgsd_eval_noise_workspace_size(n)) : NULL;
+    if (n > 0 && !ws) return mgsd_error(MGSD_ERR_NOMEM, "noise report: out of memory for %lld scores", (long long)n);
+    mgsd_status st = mgsd_eval_noise_ws(clean, is_noise, n, threshold, ws, out);
+    mgsd_free(ws);
+    return st;
+}
+
+mgsd_status mgsd_eval_noise_ws(const float *clean, const uint8_t *is_noise, int64_t n, double threshold,
+                               void *workspace, mgsd_noise_report *out) {
+    MGSD_CHECK_ARG(out && n >= 0 && (n == 0 || (clean && is_noise && workspace)));
     memset(out, 0, sizeof *out);
     out->n = n;
     out->threshold = threshold;
@@ -41,8 +53,7 @@ mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t
         out->auc = NAN;
         return MGSD_OK;
     }
-    scored *a = mgsd_malloc((size_t)n * sizeof *a);
-    if (!a) return MGSD_ERR_NOMEM;
+    scored *a = workspace;
     for (int64_t i = 0; i < n; i++) {
         a[i].x = clean[i];
         a[i].y = is_noise[i] != 0;
@@ -63,6 +74,5 @@ mgsd_status mgsd_eval_noise(const float *clean, const uint8_t *is_noise, int64_t
         i = j;
     }
     out->auc = num / ((double)out->n_noise * (double)n_clean);
-    mgsd_free(a);
     return MGSD_OK;
 }

@@ -187,4 +187,5 @@ const model_vtable model_bert4rec = {
     NULL,
     NULL, /* destroy: impl is one allocation */
     NULL, /* loss_parts: one term */
+    NULL, /* train_stats */
 };

@@ -98,4 +98,5 @@ const model_vtable model_gru4rec = {
     NULL,
     NULL, /* destroy: impl is one allocation */
     NULL, /* loss_parts: one term */
+    NULL, /* train_stats */
 };

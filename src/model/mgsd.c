@@ -23,6 +23,7 @@
 #include "model/backbone.h"
 #include "model/model.h"
 #include "model/mgsd.h"
+#include "mgsd/eval.h"
 #include "ops/xent.h"
 
 static const mgsd_config_entry mgsd_defaults[] = {
@@ -99,6 +100,7 @@ typedef struct mgsd_impl {
     int64_t cl_warmup;   /* contrastive terms off for global steps < cl_warmup */
     int64_t step;        /* global step, from on_step */
     double last_terms[4];  /* unweighted L_rec, L_aux, L_item, L_int of the last loss() */
+    double last_stats[4];  /* train_stats of the last loss(): kept, inserted / original flagged, AUC */
     sub_input sub_in;    /* what the sub-model reads (sub_model_input) */
     int anneal_g, anneal_c, use_aux, use_item, use_int, weighted, sample_eval, gumbel_logits, aux_bce;
     mgp_kind mgp;
@@ -136,6 +138,7 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     mgsd_impl *im = mgsd_calloc(1, sizeof *im);
     if (!im) return MGSD_ERR_NOMEM;
     m->impl = im;
+    for (int k = 0; k < 4; k++) im->last_stats[k] = NAN; /* no step yet */
     im->C = cfg_int(cfg, "embedding_size", &st);
     im->N = info->n_items;
     im->L = info->max_len;
@@ -546,6 +549,36 @@ mgsd_status mgsd_augment(mgsd_rng *rng, const int32_t *items, const int32_t *off
     return MGSD_OK;
 }
 
+/* How well the discriminator separates the inserted items of the augmented copy from the
+ * originals (train_stats): an item counts as flagged when inference would drop it (logit
+ * margin <= that of keep_threshold); the AUC ranks the margins. */
+void mgsd_weak_label_stats(const float *logits, const float *lab, int64_t n, float keep_logit, float *score,
+                           uint8_t *noisy, void *ws, double out[3]) {
+    for (int64_t i = 0; i < n; i++) {
+        score[i] = logits[2 * i] - logits[2 * i + 1] - keep_logit;
+        noisy[i] = lab[i] < 0.5f;
+    }
+    mgsd_noise_report r;
+    if (mgsd_eval_noise_ws(score, noisy, n, 0.0, ws, &r) != MGSD_OK) { /* a NaN margin: the loss is NaN too */
+        out[0] = out[1] = out[2] = NAN;
+        return;
+    }
+    out[0] = r.n_noise ? (double)r.true_positives / (double)r.n_noise : NAN;
+    out[1] = r.n > r.n_noise ? (double)(r.n_flagged - r.true_positives) / (double)(r.n - r.n_noise) : NAN;
+    out[2] = r.auc;
+}
+
+/* The same with scratch from the tape, so the training step allocates nothing. 0 with the
+ * status set when scratch runs out. */
+static int aux_stats(mgsd_impl *im, mgsd_tape *t, const float *logits, const float *lab, int64_t n) {
+    float *score = ag_scratch(t, n);
+    uint8_t *noisy = (uint8_t *)ag_scratch_i32(t, (n + 3) / 4);
+    void *ws = ag_scratch(t, (int64_t)((mgsd_eval_noise_workspace_size(n) + sizeof(float) - 1) / sizeof(float)));
+    if (!score || !noisy || !ws) return 0;
+    mgsd_weak_label_stats(logits, lab, n, im->keep_logit, score, noisy, ws, im->last_stats + 1);
+    return 1;
+}
+
 /* L_aux: run steps 1-3 on the augmented copy and score the clean probabilities against
  * the known labels: sum_i (p0_i - z_i)^2 / len per sequence (or BCE), batch mean. */
 static mgsd_tensor *aux_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, const int32_t *tgt) {
@@ -567,7 +600,8 @@ static mgsd_tensor *aux_loss(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, c
     seq_index ix;
     if (!index_build(t, &ix, B, offs, L)) return NULL;
     mgsd_tensor *G = encode(m, t, items, &ix, ttok, NULL);
-    mgsd_tensor *p0 = ag_slice_cols(t, discriminate(m, t, G, NULL), 0, 1);
+    mgsd_tensor *lg = NULL, *p0 = ag_slice_cols(t, discriminate(m, t, G, &lg), 0, 1);
+    if (!p0 || !lg || !aux_stats(im, t, lg->data, lab->data, cap)) return NULL;
     mgsd_tensor *per;
     if (!im->aux_bce) {
         per = ag_squared_error(t, p0, lab);
@@ -595,6 +629,9 @@ mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mg
     terms[0] = terms[1] = terms[2] = terms[3] = NULL;
     MGSD_TRY(forward(m, t, b, &o));
     int B = b->B;
+    double kept = 0;
+    for (int32_t i = 0; i < b->offs[B]; i++) kept += o.h->data[i] > 0.5f;
+    im->last_stats[0] = kept / (double)b->offs[B];
     terms[0] = ag_softmax_xent(t, o.u, item_table_view(m, t), b->targets, 0);
     float inv_tau = 1.0f / im->tau_c;
     if (im->use_item && o.h) {
@@ -665,6 +702,19 @@ static int mgsd_loss_parts(const mgsd_model *m, const char **names, double *valu
             names[n] = all[k];
             values[n++] = im->last_terms[k];
         }
+    return n;
+}
+
+/* Beside the loss: the share of history items the training step's hard selection kept,
+ * and (with the auxiliary loss) how the discriminator does on the inserted items. */
+static int mgsd_train_stats(const mgsd_model *m, const char **names, double *values) {
+    const mgsd_impl *im = m->impl;
+    static const char *const all[4] = {"kept", "inserted_flagged", "original_flagged", "inserted_auc"};
+    int n = im->use_aux && im->T > 0 ? 4 : 1;
+    for (int k = 0; k < n; k++) {
+        names[k] = all[k];
+        values[k] = im->last_stats[k];
+    }
     return n;
 }
 
@@ -772,4 +822,5 @@ const model_vtable model_mgsd = {
     mgsd_on_step,
     NULL, /* destroy: impl is one allocation */
     mgsd_loss_parts,
+    mgsd_train_stats,
 };

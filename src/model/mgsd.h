@@ -17,6 +17,14 @@ mgsd_status mgsd_augment(mgsd_rng *rng, const int32_t *items, const int32_t *off
 
 /* The four loss terms of a training batch, unweighted: [0] L_rec, [1] L_aux, [2] L_item,
  * [3] L_int (NULL when switched off). */
+/* Weak-label detection figures of n augmented tokens: logits [n, 2] (clean, noise), lab 1
+ * for an original item and 0 for an inserted one. out: the share of inserted items flagged
+ * (clean-minus-noise margin <= keep_logit, what inference drops), the share of originals
+ * flagged, and the AUC of the margins (mgsd_eval_noise; NaN where a class is empty or a
+ * margin is NaN). score, noisy: n entries of scratch; ws: mgsd_eval_noise_workspace_size(n)
+ * bytes. */
+void mgsd_weak_label_stats(const float *logits, const float *lab, int64_t n, float keep_logit, float *score,
+                           uint8_t *noisy, void *ws, double out[3]);
 mgsd_status mgsd_loss_terms(mgsd_model *m, mgsd_tape *t, const mgsd_batch *b, mgsd_tensor *terms[4]);
 /* Tests: make the hard keep/interest selections constants (no straight-through gradient),
  * so that finite differences and backpropagation compute the same derivative. */

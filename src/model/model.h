@@ -51,9 +51,15 @@ typedef struct model_vtable {
      * be NULL: the loss is one term). Writes at most MODEL_MAX_LOSS_PARTS names (static
      * strings, the same list at every call) and values; returns how many. */
     int (*loss_parts)(const mgsd_model *m, const char **names, double *values);
+    /* Statistics of the last loss() call that show how training goes beside the loss (may
+     * be NULL), in the contract of loss_parts with at most MODEL_MAX_TRAIN_STATS; the
+     * trainer reports their means over each epoch's steps. A NaN value is "not measured at
+     * this step" and stays out of the mean. */
+    int (*train_stats)(const mgsd_model *m, const char **names, double *values);
 } model_vtable;
 
 #define MODEL_MAX_LOSS_PARTS 4
+#define MODEL_MAX_TRAIN_STATS 4
 
 struct mgsd_model {
     const model_vtable *vt;

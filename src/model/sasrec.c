@@ -117,4 +117,5 @@ const model_vtable model_sasrec = {
     NULL,
     NULL, /* destroy: impl is one allocation */
     NULL, /* loss_parts: one term */
+    NULL, /* train_stats */
 };

@@ -51,6 +51,7 @@ mgsd_status model_io_save(const char *path, const model_io_save_args *a) {
     if (st == MGSD_OK && a->state) st = ckpt_writer_add(&w, "state", a->state, a->state_len);
     if (st == MGSD_OK && a->history) st = ckpt_writer_add(&w, "history", a->history, a->history_len);
     if (st == MGSD_OK && a->loss_parts) st = ckpt_writer_add(&w, "loss_parts", a->loss_parts, a->loss_parts_len);
+    if (st == MGSD_OK && a->train_stats) st = ckpt_writer_add(&w, "train_stats", a->train_stats, a->train_stats_len);
     if (st == MGSD_OK && a->grad_stats) st = ckpt_writer_add(&w, "grad_stats", a->grad_stats, a->grad_stats_len);
     if (st != MGSD_OK) {
         ckpt_writer_abort(&w);

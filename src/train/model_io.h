@@ -41,6 +41,8 @@ typedef struct model_io_save_args {
     size_t history_len;
     const void *loss_parts;         /* NULL: not written (section "loss_parts") */
     size_t loss_parts_len;
+    const void *train_stats;        /* NULL: not written (section "train_stats") */
+    size_t train_stats_len;
     const void *grad_stats;         /* NULL: not written (section "grad_stats") */
     size_t grad_stats_len;
 } model_io_save_args;

@@ -40,6 +40,13 @@ typedef struct loss_parts_state {
     double sum[MODEL_MAX_LOSS_PARTS];
 } loss_parts_state;
 
+/* Means of the model's train_stats over the steps of the epoch in progress (checkpointed in
+ * section "train_stats"); a stat counts only the steps where it was measured (not NaN). */
+typedef struct train_stats_state {
+    int64_t steps[MODEL_MAX_TRAIN_STATS];
+    double sum[MODEL_MAX_TRAIN_STATS];
+} train_stats_state;
+
 /* Global gradient norm before clipping, over the steps of the epoch in progress
  * (checkpointed in section "grad_stats"); measured only when clip_grad_norm > 0, where the
  * norm is computed anyway. */
@@ -72,6 +79,10 @@ struct mgsd_trainer {
     int n_parts;
     const char *part_names[MODEL_MAX_LOSS_PARTS];
     loss_parts_state parts;
+    /* The model's train_stats (model_vtable.train_stats), likewise. */
+    int n_stats;
+    const char *stat_names[MODEL_MAX_TRAIN_STATS];
+    train_stats_state stats;
     grad_stats_state grads;
 };
 
@@ -356,6 +367,11 @@ mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_datase
         int n = m->vt->loss_parts(m, t->part_names, v);
         t->n_parts = n < 0 ? 0 : (n > MODEL_MAX_LOSS_PARTS ? MODEL_MAX_LOSS_PARTS : n);
     }
+    if (m->vt->train_stats) {
+        double v[MODEL_MAX_TRAIN_STATS];
+        int n = m->vt->train_stats(m, t->stat_names, v);
+        t->n_stats = n < 0 ? 0 : (n > MODEL_MAX_TRAIN_STATS ? MODEL_MAX_TRAIN_STATS : n);
+    }
     t->st.magic = TRAINER_STATE_MAGIC;
     t->st.seed = t->s.seed;
     t->st.best_epoch = -1;
@@ -393,6 +409,7 @@ static mgsd_status save(mgsd_trainer *t, const char *path, int with_best) {
         .params = &t->m->params, .best_params = with_best ? &t->best : NULL, .adam = &t->adam,
         .state = state, .state_len = sizeof state, .history = hist, .history_len = strlen(hist),
         .loss_parts = t->n_parts > 0 ? &t->parts : NULL, .loss_parts_len = sizeof t->parts,
+        .train_stats = t->n_stats > 0 ? &t->stats : NULL, .train_stats_len = sizeof t->stats,
         .grad_stats = &t->grads, .grad_stats_len = sizeof t->grads};
     return model_io_save(path, &a);
 }
@@ -435,6 +452,10 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
     if (t->n_parts > 0 && ckpt_reader_get(&ck->r, "loss_parts") &&
         ckpt_reader_find(&ck->r, "loss_parts", &lp, &lpn) == MGSD_OK && lpn == sizeof t->parts)
         memcpy(&t->parts, lp, sizeof t->parts);
+    memset(&t->stats, 0, sizeof t->stats);
+    if (t->n_stats > 0 && ckpt_reader_get(&ck->r, "train_stats") &&
+        ckpt_reader_find(&ck->r, "train_stats", &lp, &lpn) == MGSD_OK && lpn == sizeof t->stats)
+        memcpy(&t->stats, lp, sizeof t->stats);
     memset(&t->grads, 0, sizeof t->grads);
     if (ckpt_reader_get(&ck->r, "grad_stats") && ckpt_reader_find(&ck->r, "grad_stats", &lp, &lpn) == MGSD_OK &&
         lpn == sizeof t->grads)
@@ -530,6 +551,16 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
         for (int k = 0; k < n && k < t->n_parts; k++) t->parts.sum[k] += v[k];
         t->parts.steps++;
     }
+    if (t->n_stats > 0) {
+        const char *names[MODEL_MAX_TRAIN_STATS];
+        double v[MODEL_MAX_TRAIN_STATS];
+        int n = m->vt->train_stats(m, names, v);
+        for (int k = 0; k < n && k < t->n_stats; k++)
+            if (!isnan(v[k])) {
+                t->stats.sum[k] += v[k];
+                t->stats.steps[k]++;
+            }
+    }
     *loss_out = lv;
     *lr_out = lr;
     return MGSD_OK;
@@ -589,6 +620,12 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
             ei.part_means[k] = t->parts.sum[k] / (double)t->parts.steps;
         }
         memset(&t->parts, 0, sizeof t->parts);
+        ei.n_stats = t->n_stats;
+        for (int k = 0; k < ei.n_stats; k++) {
+            ei.stat_names[k] = t->stat_names[k];
+            ei.stat_means[k] = t->stats.steps[k] > 0 ? t->stats.sum[k] / (double)t->stats.steps[k] : NAN;
+        }
+        memset(&t->stats, 0, sizeof t->stats);
         ei.grad_steps = t->grads.steps;
         if (ei.grad_steps > 0) {
             ei.grad_norm_mean = t->grads.norm_sum / (double)ei.grad_steps;
@@ -607,6 +644,12 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         if (ei.n_parts > 0) {
             cJSON *lp = cJSON_AddObjectToObject(rec, "loss_parts");
             for (int k = 0; k < ei.n_parts; k++) cJSON_AddNumberToObject(lp, ei.part_names[k], ei.part_means[k]);
+        }
+        if (ei.n_stats > 0) {
+            cJSON *ts = cJSON_AddObjectToObject(rec, "train_stats");
+            for (int k = 0; k < ei.n_stats; k++)
+                if (isnan(ei.stat_means[k])) cJSON_AddNullToObject(ts, ei.stat_names[k]);
+                else cJSON_AddNumberToObject(ts, ei.stat_names[k], ei.stat_means[k]);
         }
         cJSON_AddNumberToObject(rec, "train_seconds", ei.train_seconds);
         cJSON_AddNumberToObject(rec, "lr", ei.lr);

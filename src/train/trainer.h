@@ -79,6 +79,9 @@ typedef struct trainer_epoch_info {
     int n_parts;             /* terms of a composite loss (0: one term), unweighted means */
     const char *part_names[MODEL_MAX_LOSS_PARTS];
     double part_means[MODEL_MAX_LOSS_PARTS];
+    int n_stats;             /* the model's train_stats: means over the epoch's steps (NaN: never measured) */
+    const char *stat_names[MODEL_MAX_TRAIN_STATS];
+    double stat_means[MODEL_MAX_TRAIN_STATS];
     double train_seconds;
     double lr;               /* learning rate of the epoch's last step */
     int lr_scheduled;        /* lr_schedule is not constant */
