@@ -34,18 +34,76 @@ typedef struct trainer_state {
     double epoch_seconds;   /* of the partial epoch */
 } trainer_state;
 
-typedef struct loss_parts_state {
-    int64_t steps; /* steps of the epoch in progress summed below (since a resume from a
-                    * checkpoint without the section: only those) */
-    double sum[MODEL_MAX_LOSS_PARTS];
-} loss_parts_state;
+/* Epoch means of a model hook's named values (model_vtable.loss_parts and .train_stats): the
+ * names, and per value the steps of the epoch in progress that measured it (not NaN) and
+ * their sum. The sums are checkpointed (sections "loss_parts", "train_stats"), so an epoch
+ * resumed mid-way reports all its steps; from a checkpoint without the section, only those
+ * after the resume. */
+#define HOOK_MAX 4
+_Static_assert(MODEL_MAX_LOSS_PARTS <= HOOK_MAX && MODEL_MAX_TRAIN_STATS <= HOOK_MAX, "hook sizes");
+typedef int (*hook_fn)(const mgsd_model *m, const char **names, double *values);
+typedef struct hook_sums {
+    int64_t steps[HOOK_MAX];
+    double sum[HOOK_MAX];
+} hook_sums;
+typedef struct hook_means {
+    hook_fn fn; /* NULL: the model has no such hook */
+    int n;
+    const char *names[HOOK_MAX];
+    hook_sums s;
+} hook_means;
 
-/* Means of the model's train_stats over the steps of the epoch in progress (checkpointed in
- * section "train_stats"); a stat counts only the steps where it was measured (not NaN). */
-typedef struct train_stats_state {
-    int64_t steps[MODEL_MAX_TRAIN_STATS];
-    double sum[MODEL_MAX_TRAIN_STATS];
-} train_stats_state;
+static void hook_init(hook_means *h, hook_fn fn, int max, const mgsd_model *m) {
+    memset(h, 0, sizeof *h);
+    h->fn = fn;
+    if (!fn) return;
+    double v[HOOK_MAX];
+    int n = fn(m, h->names, v);
+    h->n = n < 0 ? 0 : (n > max ? max : n);
+}
+
+/* After a step: add the values the hook measured. */
+static void hook_add(hook_means *h, const mgsd_model *m) {
+    if (h->n == 0) return;
+    const char *names[HOOK_MAX];
+    double v[HOOK_MAX];
+    int n = h->fn(m, names, v);
+    for (int k = 0; k < n && k < h->n; k++)
+        if (!isnan(v[k])) {
+            h->s.sum[k] += v[k];
+            h->s.steps[k]++;
+        }
+}
+
+static void hook_load(hook_means *h, const model_io_ckpt *ck, const char *section) {
+    const void *d;
+    uint64_t n;
+    memset(&h->s, 0, sizeof h->s);
+    if (h->n > 0 && ckpt_reader_get(&ck->r, section) && ckpt_reader_find(&ck->r, section, &d, &n) == MGSD_OK &&
+        n == sizeof h->s)
+        memcpy(&h->s, d, sizeof h->s);
+}
+
+/* At the epoch's end: the names and means (NaN: never measured), then the sums restart.
+ * Returns how many, 0 when no value was measured at all. */
+static int hook_take(hook_means *h, const char **names, double *means) {
+    int n = 0;
+    for (int k = 0; k < h->n; k++) {
+        names[k] = h->names[k];
+        means[k] = h->s.steps[k] > 0 ? h->s.sum[k] / (double)h->s.steps[k] : NAN;
+        if (h->s.steps[k] > 0) n = h->n;
+    }
+    memset(&h->s, 0, sizeof h->s);
+    return n;
+}
+
+static void hook_json(cJSON *rec, const char *key, int n, const char *const *names, const double *means) {
+    if (n == 0) return;
+    cJSON *o = cJSON_AddObjectToObject(rec, key);
+    for (int k = 0; k < n; k++)
+        if (isnan(means[k])) cJSON_AddNullToObject(o, names[k]);
+        else cJSON_AddNumberToObject(o, names[k], means[k]);
+}
 
 /* Global gradient norm before clipping, over the steps of the epoch in progress
  * (checkpointed in section "grad_stats"); measured only when clip_grad_norm > 0, where the
@@ -74,15 +132,8 @@ struct mgsd_trainer {
     mgsd_eval_result best_res;
     cJSON *history;
     char *history_text;
-    /* Terms of a composite loss (model_vtable.loss_parts): names, and the sums over the
-     * steps of the epoch in progress (checkpointed in section "loss_parts"). */
-    int n_parts;
-    const char *part_names[MODEL_MAX_LOSS_PARTS];
-    loss_parts_state parts;
-    /* The model's train_stats (model_vtable.train_stats), likewise. */
-    int n_stats;
-    const char *stat_names[MODEL_MAX_TRAIN_STATS];
-    train_stats_state stats;
+    hook_means parts; /* terms of a composite loss (model_vtable.loss_parts) */
+    hook_means stats; /* the model's training statistics (model_vtable.train_stats) */
     grad_stats_state grads;
 };
 
@@ -362,16 +413,8 @@ mgsd_status trainer_init(mgsd_trainer **out, mgsd_config *cfg, const mgsd_datase
     if (st != MGSD_OK) goto fail;
     t->history = cJSON_CreateArray();
     if (!t->history) { st = mgsd_error(MGSD_ERR_NOMEM, "trainer: out of memory"); goto fail; }
-    if (m->vt->loss_parts) {
-        double v[MODEL_MAX_LOSS_PARTS];
-        int n = m->vt->loss_parts(m, t->part_names, v);
-        t->n_parts = n < 0 ? 0 : (n > MODEL_MAX_LOSS_PARTS ? MODEL_MAX_LOSS_PARTS : n);
-    }
-    if (m->vt->train_stats) {
-        double v[MODEL_MAX_TRAIN_STATS];
-        int n = m->vt->train_stats(m, t->stat_names, v);
-        t->n_stats = n < 0 ? 0 : (n > MODEL_MAX_TRAIN_STATS ? MODEL_MAX_TRAIN_STATS : n);
-    }
+    hook_init(&t->parts, m->vt->loss_parts, MODEL_MAX_LOSS_PARTS, m);
+    hook_init(&t->stats, m->vt->train_stats, MODEL_MAX_TRAIN_STATS, m);
     t->st.magic = TRAINER_STATE_MAGIC;
     t->st.seed = t->s.seed;
     t->st.best_epoch = -1;
@@ -408,8 +451,8 @@ static mgsd_status save(mgsd_trainer *t, const char *path, int with_best) {
         .model_name = t->model_name, .cfg = t->cfg, .dataset_section = t->ds_section, .dataset_len = t->ds_len,
         .params = &t->m->params, .best_params = with_best ? &t->best : NULL, .adam = &t->adam,
         .state = state, .state_len = sizeof state, .history = hist, .history_len = strlen(hist),
-        .loss_parts = t->n_parts > 0 ? &t->parts : NULL, .loss_parts_len = sizeof t->parts,
-        .train_stats = t->n_stats > 0 ? &t->stats : NULL, .train_stats_len = sizeof t->stats,
+        .loss_parts = t->parts.n > 0 ? &t->parts.s : NULL, .loss_parts_len = sizeof t->parts.s,
+        .train_stats = t->stats.n > 0 ? &t->stats.s : NULL, .train_stats_len = sizeof t->stats.s,
         .grad_stats = &t->grads, .grad_stats_len = sizeof t->grads};
     return model_io_save(path, &a);
 }
@@ -446,16 +489,10 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
         return st;
     }
     t->st = s;
-    memset(&t->parts, 0, sizeof t->parts);
+    hook_load(&t->parts, ck, "loss_parts");
+    hook_load(&t->stats, ck, "train_stats");
     const void *lp;
     uint64_t lpn;
-    if (t->n_parts > 0 && ckpt_reader_get(&ck->r, "loss_parts") &&
-        ckpt_reader_find(&ck->r, "loss_parts", &lp, &lpn) == MGSD_OK && lpn == sizeof t->parts)
-        memcpy(&t->parts, lp, sizeof t->parts);
-    memset(&t->stats, 0, sizeof t->stats);
-    if (t->n_stats > 0 && ckpt_reader_get(&ck->r, "train_stats") &&
-        ckpt_reader_find(&ck->r, "train_stats", &lp, &lpn) == MGSD_OK && lpn == sizeof t->stats)
-        memcpy(&t->stats, lp, sizeof t->stats);
     memset(&t->grads, 0, sizeof t->grads);
     if (ckpt_reader_get(&ck->r, "grad_stats") && ckpt_reader_find(&ck->r, "grad_stats", &lp, &lpn) == MGSD_OK &&
         lpn == sizeof t->grads)
@@ -544,23 +581,8 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
     }
     double lr = optim_schedule_lr(&t->sched, t->s.lr_schedule == TRAINER_LR_EPOCH_LINEAR ? t->st.epoch : t->st.global_step);
     MGSD_TRY(optim_adam_step(&t->adam, &m->params, lr));
-    if (t->n_parts > 0) {
-        const char *names[MODEL_MAX_LOSS_PARTS];
-        double v[MODEL_MAX_LOSS_PARTS];
-        int n = m->vt->loss_parts(m, names, v);
-        for (int k = 0; k < n && k < t->n_parts; k++) t->parts.sum[k] += v[k];
-        t->parts.steps++;
-    }
-    if (t->n_stats > 0) {
-        const char *names[MODEL_MAX_TRAIN_STATS];
-        double v[MODEL_MAX_TRAIN_STATS];
-        int n = m->vt->train_stats(m, names, v);
-        for (int k = 0; k < n && k < t->n_stats; k++)
-            if (!isnan(v[k])) {
-                t->stats.sum[k] += v[k];
-                t->stats.steps[k]++;
-            }
-    }
+    hook_add(&t->parts, m);
+    hook_add(&t->stats, m);
     *loss_out = lv;
     *lr_out = lr;
     return MGSD_OK;
@@ -614,18 +636,8 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         ei.lr = lr;
         ei.lr_scheduled = t->s.lr_schedule != TRAINER_LR_CONSTANT;
         ei.loss = t->st.epoch_loss_sum / (double)nb;
-        ei.n_parts = t->parts.steps > 0 ? t->n_parts : 0;
-        for (int k = 0; k < ei.n_parts; k++) {
-            ei.part_names[k] = t->part_names[k];
-            ei.part_means[k] = t->parts.sum[k] / (double)t->parts.steps;
-        }
-        memset(&t->parts, 0, sizeof t->parts);
-        ei.n_stats = t->n_stats;
-        for (int k = 0; k < ei.n_stats; k++) {
-            ei.stat_names[k] = t->stat_names[k];
-            ei.stat_means[k] = t->stats.steps[k] > 0 ? t->stats.sum[k] / (double)t->stats.steps[k] : NAN;
-        }
-        memset(&t->stats, 0, sizeof t->stats);
+        ei.n_parts = hook_take(&t->parts, ei.part_names, ei.part_means);
+        ei.n_stats = hook_take(&t->stats, ei.stat_names, ei.stat_means);
         ei.grad_steps = t->grads.steps;
         if (ei.grad_steps > 0) {
             ei.grad_norm_mean = t->grads.norm_sum / (double)ei.grad_steps;
@@ -641,16 +653,8 @@ mgsd_status trainer_fit(mgsd_trainer *t, const trainer_callbacks *cb) {
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddNumberToObject(rec, "epoch", (double)e);
         cJSON_AddNumberToObject(rec, "loss", ei.loss);
-        if (ei.n_parts > 0) {
-            cJSON *lp = cJSON_AddObjectToObject(rec, "loss_parts");
-            for (int k = 0; k < ei.n_parts; k++) cJSON_AddNumberToObject(lp, ei.part_names[k], ei.part_means[k]);
-        }
-        if (ei.n_stats > 0) {
-            cJSON *ts = cJSON_AddObjectToObject(rec, "train_stats");
-            for (int k = 0; k < ei.n_stats; k++)
-                if (isnan(ei.stat_means[k])) cJSON_AddNullToObject(ts, ei.stat_names[k]);
-                else cJSON_AddNumberToObject(ts, ei.stat_names[k], ei.stat_means[k]);
-        }
+        hook_json(rec, "loss_parts", ei.n_parts, ei.part_names, ei.part_means);
+        hook_json(rec, "train_stats", ei.n_stats, ei.stat_names, ei.stat_means);
         cJSON_AddNumberToObject(rec, "train_seconds", ei.train_seconds);
         cJSON_AddNumberToObject(rec, "lr", ei.lr);
         if (ei.grad_steps > 0) {
