@@ -44,6 +44,27 @@ int main(void) {
         CHECK(g[0][1][1] != g[1][1][1]);
     }
 
+    /* A tiny denominator (a positive of weight 1e-38 and a negative of weight 1e-38, both
+     * far from u) next to a positive of weight 1 close to u: d/df_0 = dF - dS q_0 s_0 with
+     * dS >= c / D_1 ~ 1e42, beyond float. The backward saturates at -1e30 instead of giving
+     * -inf (which the softmax backward upstream turns into NaN); the moderate entries keep
+     * their exact values. */
+    {
+        const float zz[3] = {10.0f, -10.0f, -10.0f}, ff[3] = {1, 1, 0}, aa[3] = {1.0f, 1e-38f, 1e-38f},
+                    dl[1] = {1.0f};
+        const int32_t o1[2] = {0, 3};
+        float g[4][3] = {{0}};
+        ops_sup_contrastive_backward(g[0], g[1], g[2], g[3], dl, zz, ff, aa, aa, o1, 1, 0);
+        int finite = 1;
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 3; i++) finite &= isfinite(g[k][i]) != 0;
+        CHECK(finite);
+        CHECK_NEAR(g[1][0], -1e30, 1e23); /* the true value is about -1e46 */
+        CHECK_NEAR(g[3][2], 1e30, 1e23);  /* d/dq_2 = c s_2 / D_1, about 2.5e37 */
+        double s0 = exp(10.0), D0 = s0 + 1e-38 * exp(-10.0);
+        CHECK_NEAR(g[0][0], 0.5 * (-1.0 + s0 / D0), 1e-6); /* dz_0 = c (r_0 - 1): about 0 */
+    }
+
     float y[6];
     const float x[6] = {1, 2, 3, 4, 5, 6}, w[2] = {2, -1};
     ops_scale_rows_forward(y, x, w, 2, 3);

@@ -32,6 +32,18 @@ void ops_scale_rows_backward(float *dx, float *dw, const float *dy, const float 
 
 #define SC_EPS 1e-10
 
+/* The gradients are exact in double; their terms grow like 1 / D_k, which reaches 1e50 when a
+ * segment's denominators are tiny (interest weights near 0, s_i = exp(-1 / tau_c)), beyond
+ * float. A plain cast would give inf, and the ops upstream turn inf into NaN (inf - inf in a
+ * softmax backward). Saturating at +-SC_GRAD_MAX keeps the step finite, so the trainer's
+ * gradient clipping scales it like any other large step; the headroom below FLT_MAX leaves
+ * room for the sums upstream. */
+#define SC_GRAD_MAX 1e30
+
+static inline float sat(double v) {
+    return v > SC_GRAD_MAX ? (float)SC_GRAD_MAX : v < -SC_GRAD_MAX ? (float)-SC_GRAD_MAX : (float)v;
+}
+
 void ops_sup_contrastive_forward(float *loss, const float *z, const float *f, const float *a, const float *q,
                                  const int32_t *offs, int B) {
     for (int b = 0; b < B; b++) {
@@ -76,26 +88,26 @@ void ops_sup_contrastive_backward(float *dz, float *df, float *da, float *dq, co
                  * = 0 here). Only f and a see it (dz = dP * P = 0). */
                 if (zero_ratio_grad) {
                     double dP = -c / D;
-                    if (df) df[i] += (float)(dP * a[i] * s);
-                    if (da) da[i] += (float)(dP * f[i] * s);
+                    if (df) df[i] += sat(dP * a[i] * s);
+                    if (da) da[i] += sat(dP * f[i] * s);
                 }
                 continue;
             }
             sum -= log(r);
             double dP = c * (-1.0 / P + 1.0 / D);
             dS += c / D;
-            if (df) df[i] += (float)(dP * a[i] * s);
-            if (da) da[i] += (float)(dP * f[i] * s);
-            if (dz) dz[i] += (float)(dP * P);
+            if (df) df[i] += sat(dP * a[i] * s);
+            if (da) da[i] += sat(dP * f[i] * s);
+            if (dz) dz[i] += sat(dP * P);
         }
         double dF = -g * (sum / F) / F;
         /* pass 2: the negative sum S and the normaliser F */
         for (int32_t i = o; i < e; i++) {
             double s = exp((double)z[i]);
             double Q = (1.0 - f[i]) * q[i] * s;
-            if (df) df[i] += (float)(dF - dS * q[i] * s);
-            if (dq) dq[i] += (float)(dS * (1.0 - f[i]) * s);
-            if (dz) dz[i] += (float)(dS * Q);
+            if (df) df[i] += sat(dF - dS * q[i] * s);
+            if (dq) dq[i] += sat(dS * (1.0 - f[i]) * s);
+            if (dz) dz[i] += sat(dS * Q);
         }
     }
 }

@@ -20,7 +20,9 @@
  *   -1 at r_i = 0, so df_i += -c a_i s_i / D_i and da_i += -c f_i s_i / D_i with
  *   c = dloss[b] / sum_i f_i. That reaches the straight-through flags of every negative
  *   (f_i = 0) and the weight of a positive whose weight is 0. Without it those entries
- *   pass nothing, the exact gradient of the loss as written (which is constant 0 there). */
+ *   pass nothing, the exact gradient of the loss as written (which is constant 0 there).
+ *   Each derivative is computed in double and saturated at +-1e30 when stored, so a segment
+ *   with a tiny denominator gives a huge but finite float, never inf. */
 #ifndef MGSD_OPS_CONTRASTIVE_H
 #define MGSD_OPS_CONTRASTIVE_H
 
