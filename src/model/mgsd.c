@@ -74,7 +74,7 @@ static const mgsd_config_entry mgsd_defaults[] = {
     {"keep_threshold", MGSD_CONFIG_FLOAT, "0.5",
      "deterministic inference keeps a history item iff its clean probability exceeds this, in (0, 1) (reference 0.5; "
      "lower drops fewer items)"},
-    {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference; its discriminator calls every item clean on Beauty) | logits (a working noise discriminator only with cl_zero_ratio_grad=false, docs/mgsd.md)"},
+    {"gumbel_input", MGSD_CONFIG_STR, "probs", "what the hard selection samples from: probs (reference; its discriminator calls every item clean on Beauty) | logits (a working noise discriminator needs cl_zero_ratio_grad=false or straight_through=false, docs/mgsd.md)"},
     {"sub_model_input", MGSD_CONFIG_STR, "encoded",
      "what the sub-model reads: encoded (G, the shared encoder's output: reference) | embeddings (the raw item "
      "embeddings E[S], as the sub-model trained alone reads them) | denoised (the raw embeddings of the items "
