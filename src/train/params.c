@@ -209,8 +209,31 @@ mgsd_status params_clip_grad_norm(mgsd_params *p, double max_norm, double *norm_
         return mgsd_error(MGSD_ERR_INVALID_ARG, "params_clip_grad_norm: max_norm must be > 0, got %g", max_norm);
     double norm = params_grad_norm(p);
     if (norm_out) *norm_out = norm;
-    if (!isfinite(norm))
-        return mgsd_error(MGSD_ERR_NUMERIC, "gradient norm is %g (NaN or Inf in the gradients)", norm);
+    if (!isfinite(norm)) {
+        /* name where: the first tensor with a non-finite gradient, its count, and how many
+         * tensors have one (a training run stopping here needs the place, not just NaN) */
+        int first = -1, bad_tensors = 0;
+        int64_t bad_first = 0, n_first = 0;
+        for (int i = 0; i < p->count; i++) {
+            const mgsd_tensor *t = &p->tensors[i];
+            int64_t n = t->n, bad = 0;
+            for (int64_t j = 0; j < n; j++) bad += !isfinite(t->grad[j]);
+            if (!bad) continue;
+            bad_tensors++;
+            if (first < 0) {
+                first = i;
+                bad_first = bad;
+                n_first = n;
+            }
+        }
+        if (first < 0) /* only the padding between tensors: not written by any op */
+            return mgsd_error(MGSD_ERR_NUMERIC, "gradient norm is %g (NaN or Inf in the gradient buffer's padding)", norm);
+        return mgsd_error(MGSD_ERR_NUMERIC,
+                          "gradient norm is %g: %lld of %lld gradient values of '%s' are NaN or Inf (%d tensor%s with "
+                          "non-finite gradients, '%s' the first)",
+                          norm, (long long)bad_first, (long long)n_first, p->names[first], bad_tensors,
+                          bad_tensors == 1 ? "" : "s", p->names[first]);
+    }
     double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0) {
         float c = (float)coef;

@@ -80,7 +80,8 @@ double params_grad_norm(const mgsd_params *p);
 /* torch.nn.utils.clip_grad_norm_(params, max_norm): computes the global norm, and when
  * coef = max_norm / (norm + 1e-6) < 1 scales all gradients by coef. *norm_out (may be
  * NULL) receives the norm before clipping. max_norm must be > 0. A non-finite norm is
- * MGSD_ERR_NUMERIC and leaves the gradients unchanged. */
+ * MGSD_ERR_NUMERIC naming the first tensor with a NaN or Inf gradient (with its count and
+ * the number of such tensors) and leaves the gradients unchanged. */
 mgsd_status params_clip_grad_norm(mgsd_params *p, double max_norm, double *norm_out);
 
 /* True when a and b have the same names, shapes and offsets. */
