@@ -4,8 +4,9 @@
  * achieved GFLOP/s of useful work (17.5 MFLOP per real token per step, the issue's
  * accounting) and of the matrix products actually executed (counted by ops_blas_flops: the
  * encoders skip the last layer's rows that no loss reads), next to raw sgemm measured in the
- * same run, before the steps and again at the end (a moving machine shows as two figures); then the seconds of one full evaluation (ranking all items for every user of the
- * valid split) and peak RSS.
+ * same run, before the steps and again at the end (a machine whose speed moves shows two
+ * figures); then the seconds of one full evaluation (ranking all items for every user of
+ * the valid split) and peak RSS.
  *
  * --checkpoint=FILE starts from a trained MGSD checkpoint of the same dataset and sub-model
  * (parameters and Adam state) instead of a fresh initialisation: late in training many

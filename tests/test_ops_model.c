@@ -47,8 +47,8 @@ int main(void) {
     /* A tiny denominator (a positive of weight 1e-38 and a negative of weight 1e-38, both
      * far from u) next to a positive of weight 1 close to u: d/df_0 = dF - dS q_0 s_0 with
      * dS >= c / D_1 ~ 1e42, beyond float. The backward saturates at -1e30 instead of giving
-     * -inf (which the softmax backward upstream turns into NaN); the moderate entries keep
-     * their exact values. */
+     * -inf (which the ops upstream turn into NaN); the moderate entries keep their exact
+     * values. */
     {
         const float zz[3] = {10.0f, -10.0f, -10.0f}, ff[3] = {1, 1, 0}, aa[3] = {1.0f, 1e-38f, 1e-38f},
                     dl[1] = {1.0f};

@@ -32,12 +32,12 @@ void ops_scale_rows_backward(float *dx, float *dw, const float *dy, const float 
 
 #define SC_EPS 1e-10
 
-/* The gradients are exact in double; their terms grow like 1 / D_k, which reaches 1e50 when a
- * segment's denominators are tiny (interest weights near 0, s_i = exp(-1 / tau_c)), beyond
- * float. A plain cast would give inf, and the ops upstream turn inf into NaN (inf - inf in a
- * softmax backward). Saturating at +-SC_GRAD_MAX keeps the step finite, so the trainer's
- * gradient clipping scales it like any other large step; the headroom below FLT_MAX leaves
- * room for the sums upstream. */
+/* The gradients are exact in double; their terms grow like 1 / D_k when a segment's
+ * denominator is tiny next to a heavy positive (interest weights near 0), past float's range:
+ * an interest flag's derivative of -8.2e38 was measured on Beauty (docs/mgsd.md). A plain
+ * cast gives inf, which the ops upstream turn into NaN. Saturating at +-SC_GRAD_MAX keeps the
+ * step finite, so the trainer's gradient clipping scales it like any other large step; the
+ * headroom below FLT_MAX leaves room for the sums upstream. */
 #define SC_GRAD_MAX 1e30
 
 static inline float sat(double v) {

@@ -228,11 +228,13 @@ mgsd_status params_clip_grad_norm(mgsd_params *p, double max_norm, double *norm_
         }
         if (first < 0) /* only the padding between tensors: not written by any op */
             return mgsd_error(MGSD_ERR_NUMERIC, "gradient norm is %g (NaN or Inf in the gradient buffer's padding)", norm);
-        return mgsd_error(MGSD_ERR_NUMERIC,
-                          "gradient norm is %g: %lld of %lld gradient values of '%s' are NaN or Inf (%d tensor%s with "
-                          "non-finite gradients, '%s' the first)",
-                          norm, (long long)bad_first, (long long)n_first, p->names[first], bad_tensors,
-                          bad_tensors == 1 ? "" : "s", p->names[first]);
+        char which[64];
+        if (bad_tensors == 1)
+            snprintf(which, sizeof which, "the only tensor with non-finite gradients");
+        else
+            snprintf(which, sizeof which, "the first of %d tensors with non-finite gradients", bad_tensors);
+        return mgsd_error(MGSD_ERR_NUMERIC, "gradient norm is %g: %lld of %lld gradient values of '%s' are NaN or Inf (%s)",
+                          norm, (long long)bad_first, (long long)n_first, p->names[first], which);
     }
     double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0) {

@@ -573,8 +573,9 @@ static mgsd_status train_step(mgsd_trainer *t, double *loss_out, double *lr_out)
     MGSD_TRY(ag_backward(tp, loss));
     if (t->s.clip_grad_norm > 0) {
         double gn = 0;
-        if (params_clip_grad_norm(&m->params, t->s.clip_grad_norm, &gn) != MGSD_OK)
-            return mgsd_error(MGSD_ERR_NUMERIC, "%s, at epoch %lld step %lld (the loss was finite: %g)", mgsd_last_error(),
+        mgsd_status st = params_clip_grad_norm(&m->params, t->s.clip_grad_norm, &gn);
+        if (st != MGSD_OK)
+            return mgsd_error(st, "%s, at epoch %lld step %lld (the loss was finite: %g)", mgsd_last_error(),
                               (long long)t->st.epoch, (long long)t->st.step_in_epoch, lv);
         t->grads.steps++;
         t->grads.norm_sum += gn;
