@@ -75,13 +75,19 @@ static void hook_add(hook_means *h, const mgsd_model *m) {
         }
 }
 
-static void hook_load(hook_means *h, const model_io_ckpt *ck, const char *section) {
+/* An optional checkpoint section of fixed size: copied into dst when present with exactly
+ * that size (a missing one, or one of an older layout, leaves dst zeroed). */
+static void load_optional_section(const model_io_ckpt *ck, const char *section, void *dst, size_t size) {
     const void *d;
     uint64_t n;
-    memset(&h->s, 0, sizeof h->s);
-    if (h->n > 0 && ckpt_reader_get(&ck->r, section) && ckpt_reader_find(&ck->r, section, &d, &n) == MGSD_OK &&
-        n == sizeof h->s)
-        memcpy(&h->s, d, sizeof h->s);
+    memset(dst, 0, size);
+    if (ckpt_reader_get(&ck->r, section) && ckpt_reader_find(&ck->r, section, &d, &n) == MGSD_OK && n == size)
+        memcpy(dst, d, size);
+}
+
+static void hook_load(hook_means *h, const model_io_ckpt *ck, const char *section) {
+    if (h->n > 0) load_optional_section(ck, section, &h->s, sizeof h->s);
+    else memset(&h->s, 0, sizeof h->s);
 }
 
 /* At the epoch's end: the names and means (NaN: never measured), then the sums restart.
@@ -491,12 +497,7 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
     t->st = s;
     hook_load(&t->parts, ck, "loss_parts");
     hook_load(&t->stats, ck, "train_stats");
-    const void *lp;
-    uint64_t lpn;
-    memset(&t->grads, 0, sizeof t->grads);
-    if (ckpt_reader_get(&ck->r, "grad_stats") && ckpt_reader_find(&ck->r, "grad_stats", &lp, &lpn) == MGSD_OK &&
-        lpn == sizeof t->grads)
-        memcpy(&t->grads, lp, sizeof t->grads);
+    load_optional_section(ck, "grad_stats", &t->grads, sizeof t->grads);
     memcpy(&t->best_res, (const unsigned char *)d + sizeof s, sizeof t->best_res);
     t->adam.step = s.adam_step;
     cJSON_Delete(t->history);
