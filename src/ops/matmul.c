@@ -146,9 +146,64 @@ OPS_PAR_FOR(N * OC)
  * form of a wide weight ([100,2048]) is 0.6x (/tmp microbenchmarks, 2026-11-29). */
 #define WGRAD_T_RATIO 4
 
+#ifdef MGSD_HAVE_BLAS
+/* A weight gradient is a^T . b with the token count as the inner dimension. When b's rows
+ * lie a multiple of 4 KiB apart (the 2048-wide hidden layer of a feed-forward: 8 KiB),
+ * oneDNN 2.6's AVX2 kernels run it at half speed (presumably rows a power of two apart
+ * competing for the same cache sets; the cause was not measured). Measured on the 2-core AMD EPYC (Zen 3, AVX2 only), 2 threads, [100,2048] =
+ * a^T . b over 2,500 / 9,600 tokens: 81-87 GFLOP/s with b's row stride 2048, 135-177 with
+ * 2056 or 2064 (/tmp microbenchmarks, 2026-12-07; OpenBLAS 0.3.21 runs the unpadded product
+ * at 150-164). gemm_tn_padded therefore copies WG_KC rows of its column block of b at a
+ * time into a per-thread buffer whose row stride is not a multiple of 4 KiB (the copy stays
+ * in cache and reads nothing the product would not read anyway) and accumulates the
+ * product chunk by chunk: 156-159 GFLOP/s in the same microbenchmark. */
+#define WG_KC 256
+
+static int wg_pads(int64_t ldb) { return ldb % 1024 == 0; }
+
+/* Row stride of a buffer holding n columns: n rounded up to 16, plus 16, and never a
+ * multiple of 1024 floats. */
+static int64_t wg_ldp(int64_t n) {
+    int64_t ld = (n + 15) / 16 * 16 + 16;
+    return ld % 1024 ? ld : ld + 16;
+}
+
+/* Floats of gemm_tn_padded's buffer for products with ncols columns: one WG_KC-row block
+ * per thread, as wide as the widest column block. */
+static int64_t wg_buf_floats(int64_t ncols) { return (int64_t)ops_max_threads() * WG_KC * wg_ldp(ncols); }
+
+/* c[M,N] = a^T . b + beta c, a [K,M] (row stride M), b [K,N] (row stride ldb), c row
+ * stride N. Threads take one block of columns each (as sgemm_split does for M < N); a
+ * fixed split, so the result does not depend on timing. buf: wg_buf_floats(N) floats. */
+static void gemm_tn_padded(int64_t M, int64_t N, int64_t K, const float *a, const float *b, int64_t ldb, float beta,
+                           float *c, float *buf) {
+    int nt = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) nt = omp_get_max_threads();
+#endif
+    int64_t chunk = ((N + nt - 1) / nt + 15) / 16 * 16;
+    const int nblk = (int)((N + chunk - 1) / chunk);
+    const int64_t ldp = wg_ldp(chunk);
+#pragma omp parallel for num_threads(nblk) schedule(static, 1) if (nblk > 1)
+    for (int blk = 0; blk < nblk; blk++) {
+        const int64_t j0 = (int64_t)blk * chunk, n = N - j0 < chunk ? N - j0 : chunk;
+        float *pb = buf + (int64_t)blk * WG_KC * ldp;
+        for (int64_t k0 = 0; k0 < K; k0 += WG_KC) {
+            const int64_t kk = K - k0 < WG_KC ? K - k0 : WG_KC;
+            for (int64_t k = 0; k < kk; k++) memcpy(pb + k * ldp, b + (k0 + k) * ldb + j0, (size_t)n * sizeof(float));
+            ops_blas_sgemm(1, 0, M, n, kk, 1.0f, a + k0 * M, M, pb, ldp, k0 ? 1.0f : beta, c + j0, N);
+        }
+    }
+}
+#endif
+
+/* ws layout: [the transposed result (tall weights)][gemm_tn_padded's buffer (when the
+ * long operand's rows are 4 KiB-multiples apart)]. */
 int64_t ops_linear_ws_floats(int C, int OC) {
 #ifdef MGSD_HAVE_BLAS
-    return OC >= WGRAD_T_RATIO * C ? (int64_t)OC * C : 0;
+    const int tall = OC >= WGRAD_T_RATIO * C;
+    const int64_t ld = tall ? OC : C; /* row stride of b in the weight-gradient product */
+    return (tall ? (int64_t)OC * C : 0) + (wg_pads(ld) ? wg_buf_floats(ld) : 0);
 #else
     (void)C;
     (void)OC;
@@ -156,18 +211,26 @@ int64_t ops_linear_ws_floats(int C, int OC) {
 #endif
 }
 
-/* dw[OC,C] += dout^T . inp; with a workspace of ops_linear_ws_floats(C, OC) floats (ws not
- * NULL), a product big enough for the library and a tall weight: ws[C,OC] = inp^T . dout,
- * then dw += ws^T (threaded over rows of dw). */
+/* dw[OC,C] += dout^T . inp. With a workspace of ops_linear_ws_floats(C, OC) floats (ws not
+ * NULL) and a product big enough for the library: a tall weight computes ws[C,OC] =
+ * inp^T . dout, then dw += ws^T (threaded over rows of dw); either product goes through
+ * gemm_tn_padded when its long operand's rows are a multiple of 4 KiB apart and there are
+ * at least WG_KC tokens. */
 static void weight_grad(float *dw, const float *dout, const float *inp, int64_t N, int C, int OC, float *ws) {
 #ifdef MGSD_HAVE_BLAS
-    if (ws && ops_linear_ws_floats(C, OC) > 0 && (int64_t)OC * C * N >= GEMM_SPLIT_MIN_FLOPS) {
-        ops_gemm(1, 0, C, OC, N, 1.0f, inp, dout, 0.0f, ws); /* [C,N].[N,OC] */
+    const int big = (int64_t)OC * C * N >= GEMM_SPLIT_MIN_FLOPS;
+    if (ws && big && OC >= WGRAD_T_RATIO * C) {
+        if (wg_pads(OC) && N >= WG_KC) gemm_tn_padded(C, OC, N, inp, dout, OC, 0.0f, ws, ws + (int64_t)OC * C);
+        else ops_gemm(1, 0, C, OC, N, 1.0f, inp, dout, 0.0f, ws); /* [C,N].[N,OC] */
 OPS_PAR_FOR((int64_t)OC * C)
         for (int o = 0; o < OC; o++) {
             float *d = dw + (int64_t)o * C;
             for (int c = 0; c < C; c++) d[c] += ws[(int64_t)c * OC + o];
         }
+        return;
+    }
+    if (ws && big && wg_pads(C) && N >= WG_KC) {
+        gemm_tn_padded(OC, C, N, dout, inp, C, 1.0f, dw, ws);
         return;
     }
 #else
