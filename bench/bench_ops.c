@@ -44,7 +44,7 @@ static void bench_linear(mgsd_rng *r, const char *what, int64_t N, int C, int OC
     for (int k = 0; k < reps + 1; k++) {
         double t0 = mgsd_now();
         ops_linear_forward(y, x, w, b, N, C, OC);
-        ops_linear_backward(dx, dw, db, dy, x, w, N, C, OC, ws);
+        ops_linear_backward(dx, dw, db, dy, x, w, N, C, OC, ws, nws);
         double t1 = mgsd_now();
         ops_blas_sgemm(0, 1, (int)N, OC, C, 1.0f, x, C, w, C, 0.0f, y, OC);
         ops_blas_sgemm(0, 0, (int)N, C, OC, 1.0f, dy, OC, w, C, 1.0f, dx, C);

@@ -270,10 +270,10 @@ static void test_linear_backward_kernels(void) {
             float *db1 = copyf(db0, OC), *db2 = copyf(db0, OC);
             if (set) {
                 for (int64_t i = 0; i < N * C; i++) dx1[i] = NAN;
-                ops_linear_backward_set(dx1, dw1, db1, dy, x, w, N, C, OC, ws);
+                ops_linear_backward_set(dx1, dw1, db1, dy, x, w, N, C, OC, ws, ws ? nws : 0);
                 ops_linear_backward_set_ref(dx2, dw2, db2, dy, x, w, N, C, OC);
             } else {
-                ops_linear_backward(dx1, dw1, db1, dy, x, w, N, C, OC, ws);
+                ops_linear_backward(dx1, dw1, db1, dy, x, w, N, C, OC, ws, ws ? nws : 0);
                 ops_linear_backward_ref(dx2, dw2, db2, dy, x, w, N, C, OC);
             }
             CHECK_CLOSE(set ? "linear backward (=) dx" : "linear backward (+=) dx", dx1, dx2, N * C, 1e-3, 1e-3);
@@ -285,6 +285,29 @@ static void test_linear_backward_kernels(void) {
         }
         mgsd_free(x), mgsd_free(w), mgsd_free(dy), mgsd_free(dx0), mgsd_free(dw0), mgsd_free(db0);
     }
+}
+
+/* A workspace smaller than ops_linear_ws_floats asks for (sized for fewer threads, or with
+ * no room for the padded copy) still gives the right gradient: the padded product takes
+ * fewer, wider blocks, or the plain product runs. */
+static void test_linear_backward_small_ws(void) {
+    const int64_t N = 700;
+    const int C = 100, OC = 2048;
+    float *x = rnd(N * C, 1), *w = rnd((int64_t)OC * C, 0.1f), *dy = rnd(N * OC, 1);
+    float *dw0 = rnd((int64_t)OC * C, 1);
+    float *ref = copyf(dw0, (int64_t)OC * C);
+    ops_linear_backward_ref(NULL, ref, NULL, dy, x, w, N, C, OC);
+    const int64_t sizes[3] = {(int64_t)OC * C, (int64_t)OC * C + 256 * 2064, ops_linear_ws_floats(C, OC)};
+    for (int i = 0; i < 3; i++) {
+        float *ws = rnd(sizes[i], 1), *dw = copyf(dw0, (int64_t)OC * C);
+        ops_linear_backward(NULL, dw, NULL, dy, x, w, N, C, OC, ws, sizes[i]);
+        CHECK_CLOSE(i == 0 ? "dw, workspace without the padded buffer"
+                           : i == 1 ? "dw, padded buffer for one thread"
+                                    : "dw, full workspace",
+                    dw, ref, (int64_t)OC * C, 1e-2, 1e-3);
+        mgsd_free(ws), mgsd_free(dw);
+    }
+    mgsd_free(x), mgsd_free(w), mgsd_free(dy), mgsd_free(dw0), mgsd_free(ref);
 }
 
 static void test_bias_grad(void) {
@@ -580,6 +603,7 @@ int main(void) {
     test_transpose_matmul_kernels();
     test_gemm_split();
     test_linear_backward_kernels();
+    test_linear_backward_small_ws();
     test_bias_grad();
     test_dropout_kernels();
     test_known_values();

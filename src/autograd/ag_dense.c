@@ -60,7 +60,7 @@ static void linear_bwd(mgsd_tape *t, mgsd_tensor *x, mgsd_tensor *w, float *db, 
     float *ws = nws > 0 ? ag_scratch(t, nws) : NULL;
     if (nws > 0 && !ws) return;
     (x->fresh ? ops_linear_backward_set : ops_linear_backward)(x->grad, w->grad, db, dy, x->data, w->data, ag_rows(x),
-                                                               C, OC, ws);
+                                                               C, OC, ws, ws ? nws : 0);
     mgsd_arena_set_mark(&t->arena, mk);
 }
 

@@ -96,8 +96,8 @@ void ops_gru_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float
         }
         if (s > 0) ops_gemm(0, 0, nb, H, H3, 1.0f, dgh + R * H3, w_hh, 1.0f, dprev); /* [nb,3H].[3H,H] */
     }
-    ops_linear_backward(dx, dw_ih, db_ih, dgi, x, w_ih, Ntok, C, H3, NULL);
-    ops_linear_backward(NULL, dw_hh, db_hh, dgh, hprev, w_hh, Ntok, H, H3, NULL);
+    ops_linear_backward(dx, dw_ih, db_ih, dgi, x, w_ih, Ntok, C, H3, NULL, 0);
+    ops_linear_backward(NULL, dw_hh, db_hh, dgh, hprev, w_hh, Ntok, H, H3, NULL, 0);
 }
 
 /* ---- reference --------------------------------------------------------------------- */

@@ -150,13 +150,14 @@ OPS_PAR_FOR(N * OC)
 /* A weight gradient is a^T . b with the token count as the inner dimension. When b's rows
  * lie a multiple of 4 KiB apart (the 2048-wide hidden layer of a feed-forward: 8 KiB),
  * oneDNN 2.6's AVX2 kernels run it at half speed (presumably rows a power of two apart
- * competing for the same cache sets; the cause was not measured). Measured on the 2-core AMD EPYC (Zen 3, AVX2 only), 2 threads, [100,2048] =
- * a^T . b over 2,500 / 9,600 tokens: 81-87 GFLOP/s with b's row stride 2048, 135-177 with
- * 2056 or 2064 (/tmp microbenchmarks, 2026-12-07; OpenBLAS 0.3.21 runs the unpadded product
- * at 150-164). gemm_tn_padded therefore copies WG_KC rows of its column block of b at a
- * time into a per-thread buffer whose row stride is not a multiple of 4 KiB (the copy stays
- * in cache and reads nothing the product would not read anyway) and accumulates the
- * product chunk by chunk: 156-159 GFLOP/s in the same microbenchmark. */
+ * competing for the same cache sets; the cause was not measured). On the 2-core AMD EPYC
+ * (Zen 3, AVX2 only), 2 threads, [100,2048] = a^T . b over 2,500 / 9,600 tokens: 81-87
+ * GFLOP/s with b's row stride 2048, 135-177 with 2056 or 2064 (/tmp microbenchmarks,
+ * 2026-12-07; OpenBLAS 0.3.21 runs the unpadded product at 135-164). gemm_tn_padded
+ * therefore copies WG_KC rows of its column block of b at a time into a per-thread buffer
+ * whose row stride is not a multiple of 4 KiB and accumulates the product chunk by chunk:
+ * 156-159 GFLOP/s in the same microbenchmark, 108-118 inside an ml-100k MGSD step against
+ * 73-77 before (docs/performance.md, "Padded weight-gradient operand"). */
 #define WG_KC 256
 
 static int wg_pads(int64_t ldb) { return ldb % 1024 == 0; }
@@ -174,14 +175,22 @@ static int64_t wg_buf_floats(int64_t ncols) { return (int64_t)ops_max_threads() 
 
 /* c[M,N] = a^T . b + beta c, a [K,M] (row stride M), b [K,N] (row stride ldb), c row
  * stride N. Threads take one block of columns each (as sgemm_split does for M < N); a
- * fixed split, so the result does not depend on timing. buf: wg_buf_floats(N) floats. */
-static void gemm_tn_padded(int64_t M, int64_t N, int64_t K, const float *a, const float *b, int64_t ldb, float beta,
-                           float *c, float *buf) {
+ * fixed split, so the result does not depend on timing. buf holds nbuf floats
+ * (wg_buf_floats(N) when sized for this thread count); a buffer sized for fewer threads
+ * gets fewer, wider blocks. Returns 0 (and computes nothing) when buf is too small even
+ * for one block. */
+static int gemm_tn_padded(int64_t M, int64_t N, int64_t K, const float *a, const float *b, int64_t ldb, float beta,
+                          float *c, float *buf, int64_t nbuf) {
     int nt = 1;
 #ifdef _OPENMP
     if (!omp_in_parallel()) nt = omp_get_max_threads();
 #endif
-    int64_t chunk = ((N + nt - 1) / nt + 15) / 16 * 16;
+    int64_t chunk;
+    for (;; nt--) {
+        if (nt < 1) return 0;
+        chunk = ((N + nt - 1) / nt + 15) / 16 * 16;
+        if ((int64_t)nt * WG_KC * wg_ldp(chunk) <= nbuf) break;
+    }
     const int nblk = (int)((N + chunk - 1) / chunk);
     const int64_t ldp = wg_ldp(chunk);
 #pragma omp parallel for num_threads(nblk) schedule(static, 1) if (nblk > 1)
@@ -194,6 +203,7 @@ static void gemm_tn_padded(int64_t M, int64_t N, int64_t K, const float *a, cons
             ops_blas_sgemm(1, 0, M, n, kk, 1.0f, a + k0 * M, M, pb, ldp, k0 ? 1.0f : beta, c + j0, N);
         }
     }
+    return 1;
 }
 #endif
 
@@ -216,12 +226,14 @@ int64_t ops_linear_ws_floats(int C, int OC) {
  * inp^T . dout, then dw += ws^T (threaded over rows of dw); either product goes through
  * gemm_tn_padded when its long operand's rows are a multiple of 4 KiB apart and there are
  * at least WG_KC tokens. */
-static void weight_grad(float *dw, const float *dout, const float *inp, int64_t N, int C, int OC, float *ws) {
+static void weight_grad(float *dw, const float *dout, const float *inp, int64_t N, int C, int OC, float *ws,
+                        int64_t nws) {
 #ifdef MGSD_HAVE_BLAS
     const int big = (int64_t)OC * C * N >= GEMM_SPLIT_MIN_FLOPS;
-    if (ws && big && OC >= WGRAD_T_RATIO * C) {
-        if (wg_pads(OC) && N >= WG_KC) gemm_tn_padded(C, OC, N, inp, dout, OC, 0.0f, ws, ws + (int64_t)OC * C);
-        else ops_gemm(1, 0, C, OC, N, 1.0f, inp, dout, 0.0f, ws); /* [C,N].[N,OC] */
+    if (ws && big && OC >= WGRAD_T_RATIO * C && nws >= (int64_t)OC * C) {
+        const int64_t nres = (int64_t)OC * C; /* the transposed result comes first in ws */
+        if (!(wg_pads(OC) && N >= WG_KC && gemm_tn_padded(C, OC, N, inp, dout, OC, 0.0f, ws, ws + nres, nws - nres)))
+            ops_gemm(1, 0, C, OC, N, 1.0f, inp, dout, 0.0f, ws); /* [C,N].[N,OC] */
 OPS_PAR_FOR((int64_t)OC * C)
         for (int o = 0; o < OC; o++) {
             float *d = dw + (int64_t)o * C;
@@ -229,31 +241,29 @@ OPS_PAR_FOR((int64_t)OC * C)
         }
         return;
     }
-    if (ws && big && wg_pads(C) && N >= WG_KC) {
-        gemm_tn_padded(OC, C, N, dout, inp, C, 1.0f, dw, ws);
-        return;
-    }
+    if (ws && big && wg_pads(C) && N >= WG_KC && gemm_tn_padded(OC, C, N, dout, inp, C, 1.0f, dw, ws, nws)) return;
 #else
     (void)ws;
+    (void)nws;
 #endif
     ops_gemm(1, 0, OC, C, N, 1.0f, dout, inp, 1.0f, dw); /* [OC,N].[N,C] */
 }
 
 static void linear_backward(float *dinp, float beta_dinp, float *dw, float *db, const float *dout,
-                            const float *inp, const float *w, int64_t N, int C, int OC, float *ws) {
+                            const float *inp, const float *w, int64_t N, int C, int OC, float *ws, int64_t nws) {
     if (dinp) ops_gemm(0, 0, N, C, OC, 1.0f, dout, w, beta_dinp, dinp); /* [N,OC].[OC,C] */
-    if (dw) weight_grad(dw, dout, inp, N, C, OC, ws);
+    if (dw) weight_grad(dw, dout, inp, N, C, OC, ws, nws);
     if (db) ops_bias_grad(db, (float *)dout, NULL, N, OC);
 }
 
 void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                         int64_t N, int C, int OC, float *ws) {
-    linear_backward(dinp, 1.0f, dw, db, dout, inp, w, N, C, OC, ws);
+                         int64_t N, int C, int OC, float *ws, int64_t nws) {
+    linear_backward(dinp, 1.0f, dw, db, dout, inp, w, N, C, OC, ws, nws);
 }
 
 void ops_linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                             int64_t N, int C, int OC, float *ws) {
-    linear_backward(dinp, 0.0f, dw, db, dout, inp, w, N, C, OC, ws);
+                             int64_t N, int C, int OC, float *ws, int64_t nws) {
+    linear_backward(dinp, 0.0f, dw, db, dout, inp, w, N, C, OC, ws, nws);
 }
 
 void ops_matmul_forward(float *c, const float *a, const float *b, int ta, int tb, int64_t M, int64_t N, int64_t K) {

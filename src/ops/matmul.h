@@ -11,17 +11,20 @@
 #include <stdint.h>
 
 void ops_linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
-/* ws: NULL, or a workspace of ops_linear_ws_floats(C, OC) floats (contents clobbered) that
- * lets the weight gradient of a tall weight (OC several times C, e.g. a feed-forward's
- * first layer) run as the faster transposed product; the result is the same up to float
- * summation order. */
+/* ws: NULL, or a workspace of nws floats (contents clobbered), ops_linear_ws_floats(C, OC)
+ * of them asked for with the thread count of the call, that lets the weight gradient run
+ * faster: a tall weight (OC several times C, e.g. a feed-forward's first layer) as the
+ * transposed product, and a product whose long operand has rows a multiple of 4 KiB apart
+ * (a 2048-wide hidden layer) through a padded copy of it. A smaller workspace gets what
+ * fits (or the plain product); the result is the same up to float summation order. */
 void ops_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                         int64_t N, int C, int OC, float *ws);
+                         int64_t N, int C, int OC, float *ws, int64_t nws);
 /* The same, except that dinp is written (=), not accumulated: for an input gradient that
  * nothing else writes (the tape's "fresh" gradients), which then needs no zeroing. */
 void ops_linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                             int64_t N, int C, int OC, float *ws);
-/* Floats of ws that ops_linear_backward can use for a weight [OC, C] (0: none needed). */
+                             int64_t N, int C, int OC, float *ws, int64_t nws);
+/* Floats of ws that ops_linear_backward can use for a weight [OC, C] at the current thread
+ * count (0: none needed). */
 int64_t ops_linear_ws_floats(int C, int OC);
 void ops_linear_forward_ref(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
 void ops_linear_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
