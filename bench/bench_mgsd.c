@@ -13,9 +13,14 @@
  * values underflow to denormal floats, and --flush_denormals=0 (IEEE, no flush-to-zero)
  * against 1 (the default, as the trainer) shows what they cost.
  *
+ * --shapes adds where the steps' product time goes: each product shape that reaches the
+ * matrix-product library (ops_gemm_profile; token counts above 2048 pooled as ">2048"),
+ * its calls and seconds per step, share and GFLOP/s, timed over the steps after warm-up.
+ *
  * usage: bench_mgsd [--dataset=PATH] [--sub_model=BERT4Rec] [--sub_model_input=encoded] [--steps=N]
- *                   [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1] */
+ *                   [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1] [--shapes] */
 #include "ops/blas.h"
+#include "ops/matmul.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +50,7 @@ static double sgemm_gflops(void) {
 int main(int argc, char **argv) {
     const char *path = "../shared/data/ml-100k/ml-100k.inter", *sub = "BERT4Rec";
     const char *ckpt = NULL, *sub_in = "encoded";
-    int steps = 6, threads = 0, flush = 1;
+    int steps = 6, threads = 0, flush = 1, shapes = 0;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--dataset=", 10)) path = argv[i] + 10;
         else if (!strncmp(argv[i], "--sub_model=", 12)) sub = argv[i] + 12;
@@ -54,9 +59,10 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "--threads=", 10)) threads = atoi(argv[i] + 10);
         else if (!strncmp(argv[i], "--checkpoint=", 13)) ckpt = argv[i] + 13;
         else if (!strncmp(argv[i], "--flush_denormals=", 18)) flush = atoi(argv[i] + 18);
+        else if (!strcmp(argv[i], "--shapes")) shapes = 1;
         else {
             fprintf(stderr, "usage: bench_mgsd [--dataset=PATH] [--sub_model=NAME] [--sub_model_input=NAME] [--steps=N]\n"
-                            "                  [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1]\n");
+                            "                  [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1] [--shapes]\n");
             return 2;
         }
     }
@@ -129,6 +135,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < steps; s++) {
         int more;
         mgsd_batcher_next(bt, &b, &more);
+        if (shapes && s == 2) ops_gemm_profile(1); /* after the warm-up steps */
         uint64_t a0 = mgsd_alloc_count(), f0 = ops_blas_flops();
         double t0 = mgsd_now();
         ag_tape_reset(&t);
@@ -152,6 +159,7 @@ int main(int argc, char **argv) {
             flops += ops_blas_flops() - f0;
         }
     }
+    ops_gemm_profile(0);
     int measured = steps - 2;
     double sps = t_sum / measured, tps = (double)tok_sum / measured;
     int64_t nb = mgsd_batcher_num_batches(bt);
@@ -191,5 +199,24 @@ int main(int argc, char **argv) {
     printf("full evaluation seconds   %.2f (valid split, %lld users, all %d items ranked)\n", er.seconds,
            (long long)er.all.n_users, m.info.n_items - 1);
     printf("peak RSS                  %.0f MiB\n", mgsd_peak_rss() / 1048576.0);
+    if (shapes) {
+        ops_gemm_stat st[96];
+        int n = ops_gemm_profile_read(st, 96);
+        double tot = 0;
+        for (int i = 0; i < n; i++) tot += st[i].seconds;
+        printf("\nmatrix products over the %d measured steps (%.3f s per step in all; >2048: a token count)\n",
+               measured, tot / measured);
+        printf("  op(a) op(b)        M      N      K  calls/step  s/step   share  GFLOP/s\n");
+        for (int i = 0; i < n && i < 20; i++) {
+            char d[3][8];
+            const int64_t v[3] = {st[i].M, st[i].N, st[i].K};
+            for (int j = 0; j < 3; j++) snprintf(d[j], sizeof d[j], v[j] > 2048 ? ">2048" : "%lld", (long long)v[j]);
+            printf("  %-5s %-9s %6s %6s %6s %10.1f %7.3f %6.1f%% %8.1f\n", st[i].ta ? "a^T" : "a",
+                   st[i].padded ? "b padded" : st[i].tb ? "b^T" : "b", d[0], d[1], d[2],
+                   (double)st[i].calls / measured, st[i].seconds / measured, 100.0 * st[i].seconds / tot,
+                   st[i].flops / st[i].seconds * 1e-9);
+        }
+        if (n > 20) printf("  (%d smaller shapes not shown)\n", n - 20);
+    }
     return 0;
 }

@@ -300,7 +300,18 @@ static void test_linear_backward_small_ws(void) {
     const int64_t sizes[3] = {(int64_t)OC * C, (int64_t)OC * C + 256 * 2064, ops_linear_ws_floats(C, OC)};
     for (int i = 0; i < 3; i++) {
         float *ws = rnd(sizes[i], 1), *dw = copyf(dw0, (int64_t)OC * C);
+        ops_gemm_profile(1);
         ops_linear_backward(NULL, dw, NULL, dy, x, w, N, C, OC, ws, sizes[i]);
+        ops_gemm_profile(0);
+        ops_gemm_stat st[4];
+        int n = ops_gemm_profile_read(st, 4);
+#ifdef MGSD_HAVE_BLAS
+        /* the product is profiled as padded exactly when the buffer was there */
+        CHECK_INT_EQ(n, 1);
+        if (n == 1) CHECK_INT_EQ(st[0].padded, i > 0);
+#else
+        (void)n;
+#endif
         CHECK_CLOSE(i == 0 ? "dw, workspace without the padded buffer"
                            : i == 1 ? "dw, padded buffer for one thread"
                                     : "dw, full workspace",
@@ -308,6 +319,46 @@ static void test_linear_backward_small_ws(void) {
         mgsd_free(ws), mgsd_free(dw);
     }
     mgsd_free(x), mgsd_free(w), mgsd_free(dy), mgsd_free(dw0), mgsd_free(ref);
+}
+
+/* The per-shape product profile: only while on, one entry per shape (a dimension above
+ * 2048 pooled), calls and flops counted, slowest first; small products (plain loops) and
+ * products inside a parallel region are not timed. */
+static void test_gemm_profile(void) {
+#ifdef MGSD_HAVE_BLAS
+    float *a = rnd(3000 * 64, 1), *b = rnd(64 * 96, 1), *c = rnd(3000 * 96, 1);
+    ops_gemm(0, 0, 3000, 96, 64, 1.0f, a, b, 0.0f, c); /* before profiling: not counted */
+    ops_gemm_profile(1);
+    ops_gemm(0, 0, 3000, 96, 64, 1.0f, a, b, 0.0f, c);
+    ops_gemm(0, 0, 2500, 96, 64, 1.0f, a, b, 0.0f, c); /* pooled with the first: M > 2048 */
+    ops_gemm(0, 0, 100, 96, 64, 1.0f, a, b, 0.0f, c);
+    ops_gemm(0, 0, 4, 4, 4, 1.0f, a, b, 0.0f, c); /* plain loops: not timed */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(2)
+    {
+        float *cc = rnd(100 * 96, 1);
+        ops_gemm(0, 0, 100, 96, 64, 1.0f, a, b, 0.0f, cc); /* inside a region: not timed */
+        mgsd_free(cc);
+    }
+#endif
+    ops_gemm_profile(0);
+    ops_gemm(0, 0, 100, 96, 64, 1.0f, a, b, 0.0f, c); /* after: not counted */
+    ops_gemm_stat st[8];
+    int n = ops_gemm_profile_read(st, 8);
+    CHECK_INT_EQ(n, 2);
+    int big = st[0].M == 2049 ? 0 : 1;
+    CHECK_INT_EQ(st[big].M, 2049);
+    CHECK_INT_EQ(st[big].calls, 2);
+    CHECK(fabs(st[big].flops - 2.0 * (3000 + 2500) * 96 * 64) < 1.0);
+    CHECK_INT_EQ(st[1 - big].M, 100);
+    CHECK_INT_EQ(st[1 - big].calls, 1);
+    CHECK(st[0].seconds >= st[1].seconds && st[1].seconds > 0);
+    CHECK_INT_EQ(st[0].padded + st[1].padded, 0);
+    ops_gemm_profile(1); /* clears */
+    CHECK_INT_EQ(ops_gemm_profile_read(st, 8), 0);
+    ops_gemm_profile(0);
+    mgsd_free(a), mgsd_free(b), mgsd_free(c);
+#endif
 }
 
 static void test_bias_grad(void) {
@@ -604,6 +655,7 @@ int main(void) {
     test_gemm_split();
     test_linear_backward_kernels();
     test_linear_backward_small_ws();
+    test_gemm_profile();
     test_bias_grad();
     test_dropout_kernels();
     test_known_values();

@@ -3,6 +3,9 @@
 #include "ops/matmul.h"
 #include "ops/par.h"
 
+#include "core/core.h"
+
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -19,6 +22,63 @@
  * across thread counts results agree within rounding (the library may choose another
  * kernel for a smaller block). */
 #define GEMM_SPLIT_MIN_FLOPS (1 << 22)
+
+/* ---- per-shape profile (ops_gemm_profile) ------------------------------------------- */
+#define PROF_CAP 96
+static int prof_on;
+static ops_gemm_stat prof_tab[PROF_CAP];
+static int prof_n;
+
+void ops_gemm_profile(int on) {
+    if (on) {
+        memset(prof_tab, 0, sizeof prof_tab);
+        prof_n = 0;
+    }
+    prof_on = on;
+}
+
+static int64_t prof_dim(int64_t d) { return d > 2048 ? 2049 : d; }
+
+static void prof_add(int ta, int tb, int padded, int64_t M, int64_t N, int64_t K, double seconds) {
+    ops_gemm_stat key = {ta, tb, padded, prof_dim(M), prof_dim(N), prof_dim(K), 0, 0, 0};
+    int i = 0;
+    while (i < prof_n && !(prof_tab[i].ta == key.ta && prof_tab[i].tb == key.tb && prof_tab[i].padded == key.padded &&
+                           prof_tab[i].M == key.M && prof_tab[i].N == key.N && prof_tab[i].K == key.K))
+        i++;
+    if (i == prof_n) {
+        if (prof_n == PROF_CAP) { /* full: pool in the last entry */
+            i = PROF_CAP - 1;
+            prof_tab[i].M = prof_tab[i].N = prof_tab[i].K = 0;
+        } else {
+            prof_tab[prof_n++] = key;
+        }
+    }
+    prof_tab[i].calls++;
+    prof_tab[i].seconds += seconds;
+    prof_tab[i].flops += 2.0 * (double)M * (double)N * (double)K;
+}
+
+static int prof_cmp(const void *x, const void *y) {
+    double a = ((const ops_gemm_stat *)x)->seconds, b = ((const ops_gemm_stat *)y)->seconds;
+    return (a < b) - (a > b);
+}
+
+int ops_gemm_profile_read(ops_gemm_stat *out, int cap) {
+    ops_gemm_stat tmp[PROF_CAP];
+    memcpy(tmp, prof_tab, sizeof tmp);
+    qsort(tmp, (size_t)prof_n, sizeof *tmp, prof_cmp);
+    for (int i = 0; i < prof_n && i < cap; i++) out[i] = tmp[i];
+    return prof_n;
+}
+
+/* 1 when this product should be timed: profiling on and not inside a parallel region. */
+static int prof_timed(void) {
+#ifdef _OPENMP
+    return prof_on && !omp_in_parallel();
+#else
+    return prof_on;
+#endif
+}
 
 #ifdef MGSD_HAVE_BLAS
 #include "ops/blas.h"
@@ -78,7 +138,13 @@ void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, cons
     }
 #ifdef MGSD_HAVE_BLAS
     if (M * N * K >= GEMM_BLAS_MIN_FLOPS) {
-        sgemm_split(ta, tb, M, N, K, alpha, a, b, beta, c);
+        if (prof_timed()) {
+            const double t0 = mgsd_now();
+            sgemm_split(ta, tb, M, N, K, alpha, a, b, beta, c);
+            prof_add(ta, tb, 0, M, N, K, mgsd_now() - t0);
+        } else {
+            sgemm_split(ta, tb, M, N, K, alpha, a, b, beta, c);
+        }
         return;
     }
 #endif
@@ -181,6 +247,7 @@ static int64_t wg_buf_floats(int64_t ncols) { return (int64_t)ops_max_threads() 
  * for one block. */
 static int gemm_tn_padded(int64_t M, int64_t N, int64_t K, const float *a, const float *b, int64_t ldb, float beta,
                           float *c, float *buf, int64_t nbuf) {
+    const double t0 = prof_timed() ? mgsd_now() : -1.0;
     int nt = 1;
 #ifdef _OPENMP
     if (!omp_in_parallel()) nt = omp_get_max_threads();
@@ -203,6 +270,7 @@ static int gemm_tn_padded(int64_t M, int64_t N, int64_t K, const float *a, const
             ops_blas_sgemm(1, 0, M, n, kk, 1.0f, a + k0 * M, M, pb, ldp, k0 ? 1.0f : beta, c + j0, N);
         }
     }
+    if (t0 >= 0) prof_add(1, 0, 1, M, N, K, mgsd_now() - t0);
     return 1;
 }
 #endif

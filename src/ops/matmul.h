@@ -49,6 +49,24 @@ void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, cons
 void ops_gemm_ref(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *a, const float *b,
                   float beta, float *c);
 
+/* Per-shape timing of the products that reach the matrix-product library (ops_gemm's and
+ * the padded weight-gradient products), for benchmarks that need to know where a step's
+ * product time goes. Off by default (one branch per product); ops_gemm_profile(1) clears
+ * the table and starts timing, ops_gemm_profile(0) stops. Products called inside a
+ * parallel region are not timed (the region's caller is). A dimension above 2048 (a
+ * batch's token count) is pooled as 2049; `padded` marks the weight gradients that read
+ * their long operand through the padded copy. Shapes beyond the table's 96 entries are
+ * pooled in one entry with M = N = K = 0. */
+typedef struct ops_gemm_stat {
+    int ta, tb, padded;
+    int64_t M, N, K;
+    uint64_t calls;
+    double seconds, flops;
+} ops_gemm_stat;
+void ops_gemm_profile(int on);
+/* Copies up to cap entries, slowest first; returns how many the table holds. */
+int ops_gemm_profile_read(ops_gemm_stat *out, int cap);
+
 /* c[M,N] = op(a) . op(b) and its backward: da (shape of a) += dc . op(b)^T (transposed
  * back when ta), db (shape of b) += op(a)^T . dc (transposed back when tb). NULL grads are
  * skipped. Both go through ops_gemm. */
