@@ -322,7 +322,7 @@ static void test_linear_backward_small_ws(void) {
 }
 
 /* The per-shape product profile: only while on, one entry per shape (a dimension above
- * 2048 pooled), calls and flops counted, slowest first; small products (plain loops) and
+ * 1024 pooled), calls and flops counted, slowest first; small products (plain loops) and
  * products inside a parallel region are not timed. */
 static void test_gemm_profile(void) {
 #ifdef MGSD_HAVE_BLAS
@@ -330,7 +330,7 @@ static void test_gemm_profile(void) {
     ops_gemm(0, 0, 3000, 96, 64, 1.0f, a, b, 0.0f, c); /* before profiling: not counted */
     ops_gemm_profile(1);
     ops_gemm(0, 0, 3000, 96, 64, 1.0f, a, b, 0.0f, c);
-    ops_gemm(0, 0, 2500, 96, 64, 1.0f, a, b, 0.0f, c); /* pooled with the first: M > 2048 */
+    ops_gemm(0, 0, 1500, 96, 64, 1.0f, a, b, 0.0f, c); /* pooled with the first: M > 1024 */
     ops_gemm(0, 0, 100, 96, 64, 1.0f, a, b, 0.0f, c);
     ops_gemm(0, 0, 4, 4, 4, 1.0f, a, b, 0.0f, c); /* plain loops: not timed */
 #ifdef _OPENMP
@@ -346,10 +346,10 @@ static void test_gemm_profile(void) {
     ops_gemm_stat st[8];
     int n = ops_gemm_profile_read(st, 8);
     CHECK_INT_EQ(n, 2);
-    int big = st[0].M == 2049 ? 0 : 1;
-    CHECK_INT_EQ(st[big].M, 2049);
+    int big = st[0].M == 1025 ? 0 : 1;
+    CHECK_INT_EQ(st[big].M, 1025);
     CHECK_INT_EQ(st[big].calls, 2);
-    CHECK(fabs(st[big].flops - 2.0 * (3000 + 2500) * 96 * 64) < 1.0);
+    CHECK(fabs(st[big].flops - 2.0 * (3000 + 1500) * 96 * 64) < 1.0);
     CHECK_INT_EQ(st[1 - big].M, 100);
     CHECK_INT_EQ(st[1 - big].calls, 1);
     CHECK(st[0].seconds >= st[1].seconds && st[1].seconds > 0);

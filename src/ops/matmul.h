@@ -53,8 +53,8 @@ void ops_gemm_ref(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, 
  * the padded weight-gradient products), for benchmarks that need to know where a step's
  * product time goes. Off by default (one branch per product); ops_gemm_profile(1) clears
  * the table and starts timing, ops_gemm_profile(0) stops. Products called inside a
- * parallel region are not timed (the region's caller is). A dimension above 2048 (a
- * batch's token count) is pooled as 2049; `padded` marks the weight gradients that read
+ * parallel region are not timed (the region's caller is). A dimension above 1024 other
+ * than 2048 (a batch's token count, or the item count) is pooled as 1025; `padded` marks the weight gradients that read
  * their long operand through the padded copy. Shapes beyond the table's 96 entries are
  * pooled in one entry with M = N = K = 0. */
 typedef struct ops_gemm_stat {
