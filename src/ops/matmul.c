@@ -224,8 +224,8 @@ OPS_PAR_FOR(N * OC)
  * 2026-12-07; OpenBLAS 0.3.21 runs the unpadded product at 135-164). gemm_tn_padded
  * therefore copies WG_KC rows of its column block of b at a time into a per-thread buffer
  * whose row stride is not a multiple of 4 KiB and accumulates the product chunk by chunk:
- * 156-159 GFLOP/s in the same microbenchmark, 108-118 inside an ml-100k MGSD step against
- * 73-77 before (docs/performance.md, "Padded weight-gradient operand"). */
+ * 156-159 GFLOP/s in the same microbenchmark, 105-118 inside an MGSD step against 73-77
+ * before (docs/performance.md, "Padded weight-gradient operand"). */
 #define WG_KC 256
 
 static int wg_pads(int64_t ldb) { return ldb % 1024 == 0; }
@@ -238,7 +238,8 @@ static int64_t wg_ldp(int64_t n) {
 }
 
 /* Floats of gemm_tn_padded's buffer for products with ncols columns: one WG_KC-row block
- * per thread, as wide as the widest column block. */
+ * per thread, each as wide as all ncols columns (an upper bound for the column block of
+ * any thread count, so a buffer sized here always fits the split). */
 static int64_t wg_buf_floats(int64_t ncols) { return (int64_t)ops_max_threads() * WG_KC * wg_ldp(ncols); }
 
 /* c[M,N] = a^T . b + beta c, a [K,M] (row stride M), b [K,N] (row stride ldb), c row
