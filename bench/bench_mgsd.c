@@ -15,8 +15,8 @@
  *
  * --shapes adds where the steps' product time goes: each product shape that reaches the
  * matrix-product library (ops_gemm_profile; token and item counts above 1024 pooled as
- * ">1024"),
- * its calls and seconds per step, share and GFLOP/s, timed over the steps after warm-up.
+ * ">1024"), its calls and seconds per step, share and GFLOP/s, timed over the steps after
+ * warm-up.
  *
  * usage: bench_mgsd [--dataset=PATH] [--sub_model=BERT4Rec] [--sub_model_input=encoded] [--steps=N]
  *                   [--threads=N] [--checkpoint=FILE] [--flush_denormals=0|1] [--shapes] */
@@ -201,8 +201,8 @@ int main(int argc, char **argv) {
            (long long)er.all.n_users, m.info.n_items - 1);
     printf("peak RSS                  %.0f MiB\n", mgsd_peak_rss() / 1048576.0);
     if (shapes) {
-        ops_gemm_stat st[96];
-        int n = ops_gemm_profile_read(st, 96);
+        ops_gemm_stat st[OPS_GEMM_PROFILE_CAP];
+        int n = ops_gemm_profile_read(st, OPS_GEMM_PROFILE_CAP);
         double tot = 0;
         for (int i = 0; i < n; i++) tot += st[i].seconds;
         printf("\nmatrix products over the %d measured steps (%.3f s per step in all; >1024: a token or item count)\n",
@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
             char d[3][8];
             const int64_t v[3] = {st[i].M, st[i].N, st[i].K};
             for (int j = 0; j < 3; j++)
-                snprintf(d[j], sizeof d[j], v[j] == 1025 ? ">1024" : v[j] == 0 ? "other" : "%lld", (long long)v[j]);
+                snprintf(d[j], sizeof d[j], v[j] == OPS_GEMM_PROFILE_POOLED ? ">1024" : v[j] == 0 ? "other" : "%lld", (long long)v[j]);
             printf("  %-5s %-9s %6s %6s %6s %10.1f %7.3f %6.1f%% %8.1f\n", st[i].ta ? "a^T" : "a",
                    st[i].padded ? "b padded" : st[i].tb ? "b^T" : "b", d[0], d[1], d[2],
                    (double)st[i].calls / measured, st[i].seconds / measured, 100.0 * st[i].seconds / tot,

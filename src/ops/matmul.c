@@ -24,7 +24,7 @@
 #define GEMM_SPLIT_MIN_FLOPS (1 << 22)
 
 /* ---- per-shape profile (ops_gemm_profile) ------------------------------------------- */
-#define PROF_CAP 96
+#define PROF_CAP OPS_GEMM_PROFILE_CAP
 static int prof_on;
 static ops_gemm_stat prof_tab[PROF_CAP];
 static int prof_n;
@@ -38,8 +38,8 @@ void ops_gemm_profile(int on) {
 }
 
 /* Token counts vary from batch to batch: a dimension above 1024 other than 2048 (the
- * feed-forward's width) is pooled as 1025. */
-static int64_t prof_dim(int64_t d) { return d > 1024 && d != 2048 ? 1025 : d; }
+ * feed-forward's width) is pooled. */
+static int64_t prof_dim(int64_t d) { return d > 1024 && d != 2048 ? OPS_GEMM_PROFILE_POOLED : d; }
 
 static void prof_add(int ta, int tb, int padded, int64_t M, int64_t N, int64_t K, double seconds) {
     ops_gemm_stat key = {ta, tb, padded, prof_dim(M), prof_dim(N), prof_dim(K), 0, 0, 0};
@@ -140,13 +140,9 @@ void ops_gemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, cons
     }
 #ifdef MGSD_HAVE_BLAS
     if (M * N * K >= GEMM_BLAS_MIN_FLOPS) {
-        if (prof_timed()) {
-            const double t0 = mgsd_now();
-            sgemm_split(ta, tb, M, N, K, alpha, a, b, beta, c);
-            prof_add(ta, tb, 0, M, N, K, mgsd_now() - t0);
-        } else {
-            sgemm_split(ta, tb, M, N, K, alpha, a, b, beta, c);
-        }
+        const double t0 = prof_timed() ? mgsd_now() : -1.0;
+        sgemm_split(ta, tb, M, N, K, alpha, a, b, beta, c);
+        if (t0 >= 0) prof_add(ta, tb, 0, M, N, K, mgsd_now() - t0);
         return;
     }
 #endif

@@ -54,9 +54,12 @@ void ops_gemm_ref(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, 
  * product time goes. Off by default (one branch per product); ops_gemm_profile(1) clears
  * the table and starts timing, ops_gemm_profile(0) stops. Products called inside a
  * parallel region are not timed (the region's caller is). A dimension above 1024 other
- * than 2048 (a batch's token count, or the item count) is pooled as 1025; `padded` marks the weight gradients that read
- * their long operand through the padded copy. Shapes beyond the table's 96 entries are
- * pooled in one entry with M = N = K = 0. */
+ * than 2048 (a batch's token count, or the item count) is pooled as OPS_GEMM_PROFILE_POOLED;
+ * `padded` marks the weight gradients that read their long operand through the padded copy.
+ * Shapes beyond the table's OPS_GEMM_PROFILE_CAP entries are pooled in one entry with
+ * M = N = K = 0. */
+#define OPS_GEMM_PROFILE_CAP 96
+#define OPS_GEMM_PROFILE_POOLED 1025
 typedef struct ops_gemm_stat {
     int ta, tb, padded;
     int64_t M, N, K;
