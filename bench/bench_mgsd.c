@@ -5,8 +5,10 @@
  * accounting) and of the matrix products actually executed (counted by ops_blas_flops: the
  * encoders skip the last layer's rows that no loss reads), next to raw sgemm measured in the
  * same run, before the steps and again at the end (a machine whose speed moves shows two
- * figures); then the seconds of one full evaluation (ranking all items for every user of
- * the valid split) and peak RSS.
+ * figures), and the useful work's rate as a fraction of a raw sgemm timed right after each
+ * measured step (on a machine whose speed moves within minutes, this fraction compares two
+ * builds where seconds per step do not); then the seconds of one full evaluation (ranking
+ * all items for every user of the valid split) and peak RSS.
  *
  * --checkpoint=FILE starts from a trained MGSD checkpoint of the same dataset and sub-model
  * (parameters and Adam state) instead of a fresh initialisation: late in training many
@@ -46,6 +48,19 @@ static double sgemm_gflops(void) {
     mgsd_free(b);
     mgsd_free(c);
     return 2.0 * M * N * K / best * 1e-9;
+}
+
+/* The probe beside each step: one 4096x100 . 100x2048 product (1.7 GFLOP), best of two. */
+#define PROBE_M 4096
+static double sgemm_probe(const float *a, const float *b, float *c) {
+    double best = 1e30;
+    for (int r = 0; r < 2; r++) {
+        double t0 = mgsd_now();
+        ops_blas_sgemm(0, 1, PROBE_M, 2048, 100, 1.0f, a, 100, b, 100, 0.0f, c, 2048);
+        double dt = mgsd_now() - t0;
+        if (dt < best) best = dt;
+    }
+    return 2.0 * PROBE_M * 2048 * 100 / best * 1e-9;
 }
 
 int main(int argc, char **argv) {
@@ -130,7 +145,10 @@ int main(int argc, char **argv) {
     /* raw sgemm before and after the steps: on a shared virtual machine the same product
      * has been measured at 91 and 185 GFLOP/s minutes apart, so the reader needs both */
     double gf_before = sgemm_gflops();
-    double t_sum = 0, t_min = 1e30, t_max = 0;
+    float *pa = mgsd_calloc((size_t)PROBE_M * 100, 4), *pb = mgsd_calloc((size_t)2048 * 100, 4),
+          *pc = mgsd_calloc((size_t)PROBE_M * 2048, 4);
+    sgemm_probe(pa, pb, pc); /* first touch of its pages */
+    double t_sum = 0, t_min = 1e30, t_max = 0, fr_sum = 0, fr_min = 1e30, fr_max = 0;
     int64_t tok_sum = 0;
     uint64_t allocs = 0, flops = 0;
     for (int s = 0; s < steps; s++) {
@@ -150,7 +168,8 @@ int main(int argc, char **argv) {
         params_clip_grad_norm(&m.params, 5.0, NULL);
         optim_adam_step(&opt, &m.params, 1e-3);
         double dt = mgsd_now() - t0;
-        printf("step %d: %.3f s, %d tokens, loss %.4f\n", s, dt, b.offs[b.B], loss->data[0]);
+        printf("step %d: %.3f s, %d tokens, loss %.4f", s, dt, b.offs[b.B], loss->data[0]);
+        if (s < 2) printf(" (warm-up)\n");
         if (s >= 2) {
             t_sum += dt;
             if (dt < t_min) t_min = dt;
@@ -158,8 +177,16 @@ int main(int argc, char **argv) {
             tok_sum += b.offs[b.B];
             allocs += mgsd_alloc_count() - a0;
             flops += ops_blas_flops() - f0;
+            const double probe = sgemm_probe(pa, pb, pc), fr = 17.5e6 * b.offs[b.B] / dt * 1e-9 / probe;
+            printf(", raw sgemm after it %.1f GFLOP/s\n", probe);
+            fr_sum += fr;
+            if (fr < fr_min) fr_min = fr;
+            if (fr > fr_max) fr_max = fr;
         }
     }
+    mgsd_free(pa);
+    mgsd_free(pb);
+    mgsd_free(pc);
     ops_gemm_profile(0);
     int measured = steps - 2;
     double sps = t_sum / measured, tps = (double)tok_sum / measured;
@@ -196,6 +223,9 @@ int main(int argc, char **argv) {
            (double)flops / t_sum * 1e-9, (double)flops / (double)tok_sum * 1e-6);
     printf("raw sgemm GFLOP/s         %.1f before the steps, %.1f after the evaluation (12800x100 . 100x2048, same run)\n",
            gf_before, gf);
+    printf("useful / raw sgemm        %.3f (mean over the measured steps, each against the raw product timed right after\n"
+           "                          it, %dx100 . 100x2048; min %.3f, max %.3f)\n",
+           fr_sum / measured, PROBE_M, fr_min, fr_max);
     printf("allocations per step      %.1f after warm-up\n", (double)allocs / measured);
     printf("full evaluation seconds   %.2f (valid split, %lld users, all %d items ranked)\n", er.seconds,
            (long long)er.all.n_users, m.info.n_items - 1);
