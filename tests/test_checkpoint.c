@@ -235,8 +235,8 @@ static void check_failed_writes(const char *good) {
 
 /* A real parameter buffer and its layout hash survive the container bit for bit. */
 static void check_params_round_trip(void) {
-    static const params_spec spec[] = {{"emb", 2, {101, 8}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-                                       {"bias", 1, {3}, PARAMS_INIT_UNIFORM, -1, 1}};
+    static const params_spec spec[] = {{"emb", 2, {101, 8}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+                                       {"bias", 1, {3}, PARAMS_INIT_UNIFORM, -1, 1, 0}};
     mgsd_rng rng;
     mgsd_rng_seed(&rng, 11);
     mgsd_params a, b;

@@ -509,6 +509,16 @@ static void test_sub_model_init(void) {
         }
         if (k == 0) CHECK_INT_EQ(n_normal, n_sub);
         else CHECK_INT_EQ(n_normal, 0);
+        /* every attention's query, key and value weight is three blocks with their own
+         * xavier fans, as RecBole's three Linear layers; nothing else is stacked */
+        int n_qkv = 0, blocks_ok = 1;
+        for (int i = 0; i < m.params.count; i++) {
+            int qkv = strstr(m.params.names[i], "attention.qkv.weight") != NULL;
+            n_qkv += qkv;
+            blocks_ok &= m.params.blocks[i] == (qkv ? 3 : 1);
+        }
+        CHECK(blocks_ok);
+        CHECK_INT_EQ(n_qkv, 2 + (k < 2 ? 1 : 0)); /* one layer in each encoder (+ the sub-model's) */
         if (k == 2) {
             CHECK(params_index(&m.params, "sub_model.gru_layers.bias_l0") < 0);
             CHECK(init_of(&m, "sub_model.dense.bias", &kind, &a));

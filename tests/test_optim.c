@@ -31,7 +31,7 @@ static const double want_adamw[3][3] = {
     {0.4767738196, -0.9889356004, 2.0071793295}};
 
 static void run_three_steps(double wd, int decoupled, const double want[3][3]) {
-    params_spec spec[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec spec[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     mgsd_rng rng;
     mgsd_rng_seed(&rng, 1);
     mgsd_params p;
@@ -65,8 +65,8 @@ static void run_three_steps(double wd, int decoupled, const double want[3][3]) {
 /* Large buffer: the OpenMP loop against a double-precision serial reference. */
 static void check_large(void) {
     int n = test_quick() ? 50000 : 300000;
-    params_spec spec[] = {{"a", 2, {n / 100, 100}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-                          {"b", 1, {7}, PARAMS_INIT_UNIFORM, -1, 1}};
+    params_spec spec[] = {{"a", 2, {n / 100, 100}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+                          {"b", 1, {7}, PARAMS_INIT_UNIFORM, -1, 1, 0}};
     mgsd_rng rng;
     mgsd_rng_seed(&rng, 5);
     mgsd_params p;
@@ -136,8 +136,8 @@ static void check_schedules(void) {
 }
 
 static void check_errors(void) {
-    params_spec spec[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0}};
-    params_spec spec2[] = {{"w", 1, {40}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec spec[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
+    params_spec spec2[] = {{"w", 1, {40}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     mgsd_rng rng;
     mgsd_rng_seed(&rng, 1);
     mgsd_params p, q;

@@ -16,13 +16,13 @@ static double sample_std(const float *x, int64_t n, double *mean_out) {
 }
 
 static const params_spec model[] = {
-    {"item_embedding.weight", 2, {1000, 64}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-    {"dense.weight", 2, {48, 64}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-    {"dense.bias", 1, {48}, PARAMS_INIT_ZEROS, 0, 0},
-    {"ln.weight", 1, {5}, PARAMS_INIT_ONES, 0, 0},
-    {"pos.weight", 2, {50, 64}, PARAMS_INIT_NORMAL, 0.02f, 0},
-    {"conv.weight", 3, {30, 20, 10}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-    {"u", 4, {2, 3, 4, 5}, PARAMS_INIT_UNIFORM, -0.5f, 0.25f},
+    {"item_embedding.weight", 2, {1000, 64}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+    {"dense.weight", 2, {48, 64}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+    {"dense.bias", 1, {48}, PARAMS_INIT_ZEROS, 0, 0, 0},
+    {"ln.weight", 1, {5}, PARAMS_INIT_ONES, 0, 0, 0},
+    {"pos.weight", 2, {50, 64}, PARAMS_INIT_NORMAL, 0.02f, 0, 0},
+    {"conv.weight", 3, {30, 20, 10}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+    {"u", 4, {2, 3, 4, 5}, PARAMS_INIT_UNIFORM, -0.5f, 0.25f, 0},
 };
 #define NMODEL ((int)(sizeof model / sizeof model[0]))
 
@@ -53,7 +53,7 @@ static void check_layout_and_init(void) {
     }
     CHECK(params_get(&p, NMODEL) == NULL && params_get(&p, -1) == NULL);
     /* one buffer each for values and gradients (+ small metadata arrays) */
-    CHECK(mgsd_alloc_count() - allocs0 <= 7 + NMODEL);
+    CHECK(mgsd_alloc_count() - allocs0 <= 8 + NMODEL);
 
     /* init statistics */
     double mean, sd;
@@ -119,7 +119,7 @@ static void check_layout_and_init(void) {
 }
 
 static void check_norm_and_clip(void) {
-    params_spec spec[] = {{"a", 2, {2, 2}, PARAMS_INIT_ZEROS, 0, 0}, {"b", 1, {1}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec spec[] = {{"a", 2, {2, 2}, PARAMS_INIT_ZEROS, 0, 0, 0}, {"b", 1, {1}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     mgsd_rng rng;
     mgsd_rng_seed(&rng, 1);
     mgsd_params p;
@@ -163,7 +163,7 @@ static void check_norm_and_clip(void) {
 
     /* large buffer (OpenMP reduction) against a serial sum */
     int n = test_quick() ? 100000 : 1000000;
-    params_spec big[] = {{"x", 1, {n}, PARAMS_INIT_ZEROS, 0, 0}, {"y", 2, {3, 3}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec big[] = {{"x", 1, {n}, PARAMS_INIT_ZEROS, 0, 0, 0}, {"y", 2, {3, 3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     CHECK_OK(params_init(&p, big, 2, &rng));
     double s = 0;
     for (int64_t j = 0; j < p.total; j++) {
@@ -178,34 +178,37 @@ static void check_bad_tables(void) {
     mgsd_rng rng;
     mgsd_rng_seed(&rng, 1);
     mgsd_params p;
-    params_spec dup[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0}, {"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec dup[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0}, {"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     CHECK_STATUS(params_init(&p, dup, 2, &rng), MGSD_ERR_INVALID_ARG);
     CHECK_CONTAINS(mgsd_last_error(), "duplicate parameter name 'w'");
     CHECK(p.data == NULL && p.count == 0);
-    params_spec xav1[] = {{"bias", 1, {3}, PARAMS_INIT_XAVIER_NORMAL, 0, 0}};
+    params_spec xav1[] = {{"bias", 1, {3}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0}};
     CHECK_STATUS(params_init(&p, xav1, 1, &rng), MGSD_ERR_SHAPE);
     CHECK_CONTAINS(mgsd_last_error(), "'bias': xavier_normal needs at least 2 dims");
-    params_spec zero_dim[] = {{"e", 2, {0, 3}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec zero_dim[] = {{"e", 2, {0, 3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     CHECK_STATUS(params_init(&p, zero_dim, 1, &rng), MGSD_ERR_SHAPE);
-    params_spec ndim5[] = {{"e", 5, {1, 1, 1, 1}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec ndim5[] = {{"e", 5, {1, 1, 1, 1}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     CHECK_STATUS(params_init(&p, ndim5, 1, &rng), MGSD_ERR_SHAPE);
-    params_spec unif[] = {{"u", 1, {3}, PARAMS_INIT_UNIFORM, 1.0f, -1.0f}};
+    params_spec unif[] = {{"u", 1, {3}, PARAMS_INIT_UNIFORM, 1.0f, -1.0f, 0}};
     CHECK_STATUS(params_init(&p, unif, 1, &rng), MGSD_ERR_INVALID_ARG);
-    params_spec noname[] = {{"", 1, {3}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec badblk[] = {{"qkv", 2, {10, 4}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 3}};
+    CHECK_STATUS(params_init(&p, badblk, 1, &rng), MGSD_ERR_INVALID_ARG);
+    CHECK_CONTAINS(mgsd_last_error(), "'qkv': 3 stacked blocks do not divide its first dimension 10");
+    params_spec noname[] = {{"", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     CHECK_STATUS(params_init(&p, noname, 1, &rng), MGSD_ERR_INVALID_ARG);
     CHECK_STATUS(params_init(&p, NULL, 1, &rng), MGSD_ERR_INVALID_ARG);
 #ifndef __SANITIZE_ADDRESS__ /* ASan aborts on such a request instead of returning NULL */
     /* a table too big to allocate (2^46 floats) names its largest tensor */
-    params_spec huge[] = {{"small", 1, {3}, PARAMS_INIT_ZEROS, 0, 0},
-                          {"position_embedding.weight", 2, {1 << 30, 1 << 16}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec huge[] = {{"small", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0},
+                          {"position_embedding.weight", 2, {1 << 30, 1 << 16}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     CHECK_STATUS(params_init(&p, huge, 2, &rng), MGSD_ERR_NOMEM);
     CHECK_CONTAINS(mgsd_last_error(), "2 parameter tensors (262144.00 GiB");
     CHECK_CONTAINS(mgsd_last_error(), "the largest is 'position_embedding.weight' [1073741824, 65536]");
     CHECK(p.data == NULL && p.count == 0);
 #endif
     /* layouts that differ are refused by copy/compare */
-    params_spec a[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0}};
-    params_spec b[] = {{"w", 1, {4}, PARAMS_INIT_ZEROS, 0, 0}};
+    params_spec a[] = {{"w", 1, {3}, PARAMS_INIT_ZEROS, 0, 0, 0}};
+    params_spec b[] = {{"w", 1, {4}, PARAMS_INIT_ZEROS, 0, 0, 0}};
     mgsd_params pa, pb;
     CHECK_OK(params_init(&pa, a, 1, &rng));
     CHECK_OK(params_init(&pb, b, 1, &rng));
@@ -219,8 +222,47 @@ static void check_bad_tables(void) {
     CHECK_STR_EQ(params_init_name(PARAMS_INIT_XAVIER_NORMAL), "xavier_normal");
 }
 
+/* A weight of stacked blocks (attention's query, key and value in one [3C, C]) draws each
+ * block with its own fans: std sqrt(2 / (C + C)), not sqrt(2 / (C + 3C)); the same rng
+ * stream (only the scale differs), and other init kinds ignore the block count. */
+static void check_stacked_blocks(void) {
+    const params_spec one[] = {{"qkv.weight", 2, {192, 64}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+                               {"after", 2, {8, 8}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0}};
+    const params_spec three[] = {{"qkv.weight", 2, {192, 64}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 3},
+                                 {"after", 2, {8, 8}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0}};
+    mgsd_rng r1, r3;
+    mgsd_rng_seed(&r1, 7);
+    mgsd_rng_seed(&r3, 7);
+    mgsd_params p1, p3;
+    CHECK_OK(params_init(&p1, one, 2, &r1));
+    CHECK_OK(params_init(&p3, three, 2, &r3));
+    const double s1 = sqrt(2.0 / (64 + 192)), s3 = sqrt(2.0 / (64 + 64));
+    for (int blk = 0; blk < 3; blk++) {
+        double sd = sample_std(p3.tensors[0].data + blk * 64 * 64, 64 * 64, NULL);
+        CHECK_NEAR(sd, s3, 0.05 * s3);
+    }
+    CHECK_NEAR(sample_std(p1.tensors[0].data, p1.tensors[0].n, NULL), s1, 0.05 * s1);
+    int scaled = 1, same_after = 1;
+    for (int64_t i = 0; i < p1.tensors[0].n; i++)
+        scaled &= fabs(p3.tensors[0].data[i] - p1.tensors[0].data[i] * (float)(s3 / s1)) <= 1e-6;
+    for (int64_t i = 0; i < p1.tensors[1].n; i++) same_after &= p3.tensors[1].data[i] == p1.tensors[1].data[i];
+    CHECK(scaled && same_after);
+    params_free(&p1);
+    params_free(&p3);
+    const params_spec nrm[] = {{"qkv.weight", 2, {30, 4}, PARAMS_INIT_NORMAL, 0.02f, 0, 3}};
+    const params_spec nrm1[] = {{"qkv.weight", 2, {30, 4}, PARAMS_INIT_NORMAL, 0.02f, 0, 0}};
+    mgsd_rng_seed(&r1, 9);
+    mgsd_rng_seed(&r3, 9);
+    CHECK_OK(params_init(&p1, nrm1, 1, &r1));
+    CHECK_OK(params_init(&p3, nrm, 1, &r3));
+    CHECK(memcmp(p1.data, p3.data, 120 * sizeof(float)) == 0);
+    params_free(&p1);
+    params_free(&p3);
+}
+
 int main(void) {
     check_layout_and_init();
+    check_stacked_blocks();
     check_norm_and_clip();
     check_bad_tables();
     return test_summary();

@@ -34,9 +34,9 @@ static mgsd_status tm_create(mgsd_model *m, const mgsd_config *cfg, const model_
     MGSD_TRY(mgsd_config_get_float(cfg, "dropout_prob", &d));
     im->drop = (float)d;
     params_spec spec[] = {
-        {"item_embedding.weight", 2, {info->n_items, im->C}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-        {"proj.weight", 2, {im->C, im->C}, PARAMS_INIT_XAVIER_NORMAL, 0, 0},
-        {"proj.bias", 1, {im->C}, PARAMS_INIT_ZEROS, 0, 0},
+        {"item_embedding.weight", 2, {info->n_items, im->C}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+        {"proj.weight", 2, {im->C, im->C}, PARAMS_INIT_XAVIER_NORMAL, 0, 0, 0},
+        {"proj.bias", 1, {im->C}, PARAMS_INIT_ZEROS, 0, 0, 0},
     };
     m->impl = im;
     return params_init(&m->params, spec, 3, rng);

@@ -100,6 +100,9 @@ mgsd_status nn_transformer_declare(nn_transformer *tr, nn_table *tb, const char 
         nn_transformer_layer *L = &tr->layers[i];
         snprintf(pre, sizeof pre, "%slayer.%d.attention.qkv", prefix, i);
         nn_linear_declare(&L->qkv, tb, pre, cfg->C, 3 * cfg->C, 1, cfg->init);
+        /* RecBole's query, key and value are three Linear layers, each initialised with
+         * its own fans (xavier-normal: std sqrt(2 / 2C), not sqrt(2 / 4C) of one [3C, C]) */
+        if (L->qkv.w >= 0) tb->specs[L->qkv.w].blocks = 3;
         snprintf(pre, sizeof pre, "%slayer.%d.attention.dense", prefix, i);
         nn_linear_declare(&L->out, tb, pre, cfg->C, cfg->C, 1, cfg->init);
         snprintf(pre, sizeof pre, "%slayer.%d.attention.LayerNorm", prefix, i);

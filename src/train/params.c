@@ -33,6 +33,9 @@ static mgsd_status params_check_spec(const params_spec *table, int count, int i)
     if (s->init == PARAMS_INIT_XAVIER_NORMAL && s->ndim < 2)
         return mgsd_error(MGSD_ERR_SHAPE, "params: '%s': xavier_normal needs at least 2 dims, got %d", s->name,
                           s->ndim);
+    if (s->blocks < 0 || (s->blocks > 1 && s->shape[0] % s->blocks != 0))
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "params: '%s': %d stacked blocks do not divide its first dimension %d",
+                          s->name, s->blocks, s->shape[0]);
     if (s->init == PARAMS_INIT_NORMAL && !(s->a >= 0.0f))
         return mgsd_error(MGSD_ERR_INVALID_ARG, "params: '%s': normal init needs std >= 0, got %g", s->name,
                           (double)s->a);
@@ -44,13 +47,14 @@ static mgsd_status params_check_spec(const params_spec *table, int count, int i)
 }
 
 static void params_fill(float *x, int64_t n, const mgsd_tensor *t, params_init_kind kind, float a, float b,
-                        mgsd_rng *rng) {
+                        int blocks, mgsd_rng *rng) {
     switch (kind) {
     case PARAMS_INIT_XAVIER_NORMAL: {
-        /* torch.nn.init._calculate_fan_in_and_fan_out */
+        /* torch.nn.init._calculate_fan_in_and_fan_out, per stacked block (all blocks have
+         * the same fans, so one std) */
         double rf = 1.0;
         for (int d = 2; d < t->ndim; d++) rf *= t->shape[d];
-        double fan_in = t->shape[1] * rf, fan_out = t->shape[0] * rf;
+        double fan_in = t->shape[1] * rf, fan_out = (double)(t->shape[0] / blocks) * rf;
         float std = (float)sqrt(2.0 / (fan_in + fan_out));
         for (int64_t i = 0; i < n; i++) x[i] = std * mgsd_rng_normal(rng);
         break;
@@ -87,9 +91,10 @@ mgsd_status params_init(mgsd_params *p, const params_spec *table, int count, mgs
     q.names = mgsd_calloc(cnt, sizeof *q.names);
     q.inits = mgsd_calloc(cnt, sizeof *q.inits);
     q.init_args = mgsd_calloc(cnt, sizeof *q.init_args);
+    q.blocks = mgsd_calloc(cnt, sizeof *q.blocks);
     q.tensors = mgsd_calloc(cnt, sizeof *q.tensors);
     q.offsets = mgsd_calloc(cnt, sizeof *q.offsets);
-    if (!q.names || !q.inits || !q.init_args || !q.tensors || !q.offsets) goto nomem;
+    if (!q.names || !q.inits || !q.init_args || !q.blocks || !q.tensors || !q.offsets) goto nomem;
 
     int64_t off = 0;
     int big = -1; /* the largest tensor, named when the buffers cannot be allocated */
@@ -104,6 +109,7 @@ mgsd_status params_init(mgsd_params *p, const params_spec *table, int count, mgs
         q.inits[i] = table[i].init;
         q.init_args[i][0] = table[i].a;
         q.init_args[i][1] = table[i].b;
+        q.blocks[i] = table[i].blocks > 1 ? table[i].blocks : 1;
     }
     q.total = off;
     size_t bytes_n = off > 0 ? (size_t)off : PARAMS_ALIGN_FLOATS;
@@ -141,6 +147,7 @@ void params_free(mgsd_params *p) {
     mgsd_free(p->names);
     mgsd_free(p->inits);
     mgsd_free(p->init_args);
+    mgsd_free(p->blocks);
     mgsd_free(p->tensors);
     mgsd_free(p->offsets);
     mgsd_free(p->data);
@@ -151,7 +158,7 @@ void params_free(mgsd_params *p) {
 void params_reset_values(mgsd_params *p, mgsd_rng *rng) {
     for (int i = 0; i < p->count; i++) {
         mgsd_tensor *t = &p->tensors[i];
-        params_fill(t->data, t->n, t, p->inits[i], p->init_args[i][0], p->init_args[i][1], rng);
+        params_fill(t->data, t->n, t, p->inits[i], p->init_args[i][0], p->init_args[i][1], p->blocks[i], rng);
     }
 }
 

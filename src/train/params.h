@@ -35,6 +35,11 @@ typedef struct params_spec {
     int shape[AG_MAX_DIMS];
     params_init_kind init;
     float a, b;                  /* NORMAL: a = std; UNIFORM: [a, b) */
+    /* XAVIER_NORMAL: dim 0 stacks this many equal matrices, each drawn with its own fans
+     * (fan_out = shape[0] / blocks): PyTorch layers kept apart there but stored here as one
+     * weight, such as attention's query, key and value in one [3C, C]. 0 or 1: one matrix.
+     * Other kinds draw the same values whatever it is. */
+    int blocks;
 } params_spec;
 
 typedef struct mgsd_params {
@@ -42,6 +47,7 @@ typedef struct mgsd_params {
     char **names;                /* [count], owned copies */
     params_init_kind *inits;     /* [count] */
     float (*init_args)[2];       /* [count] (a, b) */
+    int *blocks;                 /* [count] params_spec.blocks, at least 1 */
     mgsd_tensor *tensors;        /* [count] views into data / grad */
     int64_t *offsets;            /* [count] first element of tensor i, in floats */
     int64_t total;               /* floats in each buffer, padding included */
