@@ -147,6 +147,10 @@ int main(int argc, char **argv) {
     double gf_before = sgemm_gflops();
     float *pa = mgsd_calloc((size_t)PROBE_M * 100, 4), *pb = mgsd_calloc((size_t)2048 * 100, 4),
           *pc = mgsd_calloc((size_t)PROBE_M * 2048, 4);
+    if (!pa || !pb || !pc) {
+        fprintf(stderr, "bench_mgsd: %s\n", mgsd_last_error());
+        return 1;
+    }
     sgemm_probe(pa, pb, pc); /* first touch of its pages */
     double t_sum = 0, t_min = 1e30, t_max = 0, fr_sum = 0, fr_min = 1e30, fr_max = 0;
     int64_t tok_sum = 0;
