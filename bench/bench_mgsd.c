@@ -34,33 +34,21 @@
 #include "train/model_io.h"
 #include "train/optim.h"
 
-static double sgemm_gflops(void) {
-    int M = 12800, N = 2048, K = 100;
-    float *a = mgsd_calloc((size_t)M * K, 4), *b = mgsd_calloc((size_t)N * K, 4), *c = mgsd_calloc((size_t)M * N, 4);
-    double best = 1e30;
-    for (int r = 0; r < 4; r++) {
-        double t0 = mgsd_now();
-        ops_blas_sgemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
-        double dt = mgsd_now() - t0;
-        if (r && dt < best) best = dt;
-    }
-    mgsd_free(a);
-    mgsd_free(b);
-    mgsd_free(c);
-    return 2.0 * M * N * K / best * 1e-9;
-}
-
-/* The probe beside each step: one 4096x100 . 100x2048 product (1.7 GFLOP), best of two. */
+/* Raw sgemm, [M,100] . [2048,100]^T on the caller's buffers (a: RAW_M x 100, b: 2048 x 100,
+ * c: RAW_M x 2048, M <= RAW_M): GFLOP/s of the best of reps calls after `warm` untimed ones.
+ * Before and after the steps: M = RAW_M, 1 + 3 calls; the probe right after each measured
+ * step: M = PROBE_M (1.7 GFLOP), best of two. */
+#define RAW_M 12800
 #define PROBE_M 4096
-static double sgemm_probe(const float *a, const float *b, float *c) {
+static double sgemm_rate(int64_t M, const float *a, const float *b, float *c, int warm, int reps) {
     double best = 1e30;
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < warm + reps; r++) {
         double t0 = mgsd_now();
-        ops_blas_sgemm(0, 1, PROBE_M, 2048, 100, 1.0f, a, 100, b, 100, 0.0f, c, 2048);
+        ops_blas_sgemm(0, 1, M, 2048, 100, 1.0f, a, 100, b, 100, 0.0f, c, 2048);
         double dt = mgsd_now() - t0;
-        if (dt < best) best = dt;
+        if (r >= warm && dt < best) best = dt;
     }
-    return 2.0 * PROBE_M * 2048 * 100 / best * 1e-9;
+    return 2.0 * M * 2048 * 100 / best * 1e-9;
 }
 
 int main(int argc, char **argv) {
@@ -144,14 +132,13 @@ int main(int argc, char **argv) {
     mgsd_batch_init(&b, 256, 50);
     /* raw sgemm before and after the steps: on a shared virtual machine the same product
      * has been measured at 91 and 185 GFLOP/s minutes apart, so the reader needs both */
-    double gf_before = sgemm_gflops();
-    float *pa = mgsd_calloc((size_t)PROBE_M * 100, 4), *pb = mgsd_calloc((size_t)2048 * 100, 4),
-          *pc = mgsd_calloc((size_t)PROBE_M * 2048, 4);
+    float *pa = mgsd_calloc((size_t)RAW_M * 100, 4), *pb = mgsd_calloc((size_t)2048 * 100, 4),
+          *pc = mgsd_calloc((size_t)RAW_M * 2048, 4);
     if (!pa || !pb || !pc) {
         fprintf(stderr, "bench_mgsd: %s\n", mgsd_last_error());
         return 1;
     }
-    sgemm_probe(pa, pb, pc); /* first touch of its pages */
+    double gf_before = sgemm_rate(RAW_M, pa, pb, pc, 1, 3);
     double t_sum = 0, t_min = 1e30, t_max = 0, fr_sum = 0, fr_min = 1e30, fr_max = 0;
     int64_t tok_sum = 0;
     uint64_t allocs = 0, flops = 0;
@@ -181,16 +168,13 @@ int main(int argc, char **argv) {
             tok_sum += b.offs[b.B];
             allocs += mgsd_alloc_count() - a0;
             flops += ops_blas_flops() - f0;
-            const double probe = sgemm_probe(pa, pb, pc), fr = 17.5e6 * b.offs[b.B] / dt * 1e-9 / probe;
+            const double probe = sgemm_rate(PROBE_M, pa, pb, pc, 0, 2), fr = 17.5e6 * b.offs[b.B] / dt * 1e-9 / probe;
             printf(", raw sgemm after it %.1f GFLOP/s\n", probe);
             fr_sum += fr;
             if (fr < fr_min) fr_min = fr;
             if (fr > fr_max) fr_max = fr;
         }
     }
-    mgsd_free(pa);
-    mgsd_free(pb);
-    mgsd_free(pc);
     ops_gemm_profile(0);
     int measured = steps - 2;
     double sps = t_sum / measured, tps = (double)tok_sum / measured;
@@ -214,7 +198,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_mgsd: %s\n", mgsd_last_error());
         return 1;
     }
-    double gf = sgemm_gflops();
+    double gf = sgemm_rate(RAW_M, pa, pb, pc, 1, 3);
+    mgsd_free(pa);
+    mgsd_free(pb);
+    mgsd_free(pc);
     printf("\nMGSD (%s sub-model) on %s, threads %d, %s, denormals %s\n", sub, path, mgsd_get_num_threads(),
            ckpt ? ckpt : "fresh initialisation", flush ? "flushed to zero" : "kept (IEEE)");
     printf("seconds per step          %.3f (mean of %d steps after 2 warm-up; min %.3f, max %.3f)\n", sps, measured,

@@ -44,11 +44,17 @@ mgsd_status nn_table_build(nn_table *tb, mgsd_params *p, mgsd_rng *rng) {
 }
 
 void nn_linear_declare(nn_linear *l, nn_table *tb, const char *prefix, int in, int out, int bias, nn_init init) {
+    nn_linear_declare_stacked(l, tb, prefix, in, out, 1, bias, init);
+}
+
+void nn_linear_declare_stacked(nn_linear *l, nn_table *tb, const char *prefix, int in, int out, int blocks, int bias,
+                               nn_init init) {
     char nm[96];
     l->in = in;
     l->out = out;
     snprintf(nm, sizeof nm, "%s.weight", prefix);
     l->w = nn_table_add_weight(tb, "", nm, out, in, init);
+    if (l->w >= 0) tb->specs[l->w].blocks = blocks;
     l->b = -1;
     if (bias) {
         snprintf(nm, sizeof nm, "%s.bias", prefix);
@@ -99,10 +105,9 @@ mgsd_status nn_transformer_declare(nn_transformer *tr, nn_table *tb, const char 
     for (int i = 0; i < cfg->n_layers; i++) {
         nn_transformer_layer *L = &tr->layers[i];
         snprintf(pre, sizeof pre, "%slayer.%d.attention.qkv", prefix, i);
-        nn_linear_declare(&L->qkv, tb, pre, cfg->C, 3 * cfg->C, 1, cfg->init);
         /* RecBole's query, key and value are three Linear layers, each initialised with
          * its own fans (xavier-normal: std sqrt(2 / 2C), not sqrt(2 / 4C) of one [3C, C]) */
-        if (L->qkv.w >= 0) tb->specs[L->qkv.w].blocks = 3;
+        nn_linear_declare_stacked(&L->qkv, tb, pre, cfg->C, 3 * cfg->C, 3, 1, cfg->init);
         snprintf(pre, sizeof pre, "%slayer.%d.attention.dense", prefix, i);
         nn_linear_declare(&L->out, tb, pre, cfg->C, cfg->C, 1, cfg->init);
         snprintf(pre, sizeof pre, "%slayer.%d.attention.LayerNorm", prefix, i);

@@ -39,6 +39,10 @@ typedef struct nn_linear {
     int in, out;
 } nn_linear;
 void nn_linear_declare(nn_linear *l, nn_table *tb, const char *prefix, int in, int out, int bias, nn_init init);
+/* The same for a weight that stacks `blocks` layers of out / blocks rows each (attention's
+ * query, key and value as one [3C, C]): each block is initialised with its own fans. */
+void nn_linear_declare_stacked(nn_linear *l, nn_table *tb, const char *prefix, int in, int out, int blocks, int bias,
+                               nn_init init);
 mgsd_tensor *nn_linear_forward(const nn_linear *l, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x);
 /* relu(linear(x)) fused (ag_linear_relu). */
 mgsd_tensor *nn_linear_relu_forward(const nn_linear *l, mgsd_tape *t, mgsd_params *p, mgsd_tensor *x);
