@@ -112,7 +112,13 @@ int cli_load_dataset(cli_loaded *l, const char *override_path) {
     }
     st = mgsd_dataset_load(&l->ds, path, &o);
     if (st == MGSD_OK) st = model_io_check_dataset(&l->ck, l->ds);
-    if (st != MGSD_OK) return cli_fail(st);
+    if (st != MGSD_OK) {
+        int rc = cli_fail(st);
+        if (!override_path && st == MGSD_ERR_IO)
+            fprintf(stderr, "mgsd: note: %s is the data set path stored in %s; pass --dataset=PATH to read "
+                            "the data set from elsewhere\n", path, l->ck.r.path);
+        return rc;
+    }
     return 0;
 }
 

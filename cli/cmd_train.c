@@ -2,6 +2,7 @@
  * files < --key=value), progress on stderr (a `\r` bar on a TTY, nothing otherwise),
  * one line per epoch on stdout, a final valid/test table, checkpoints and results.json
  * in the checkpoint directory. Ctrl-C saves <dir>/<Model>-last.ckpt and exits with 130. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -339,8 +340,13 @@ static int cmd_train(int argc, char **argv) {
     snprintf(best, pl, "%s/%s-best.ckpt", dir, model_name);
     snprintf(last, pl, "%s/%s-last.ckpt", dir, model_name);
     snprintf(results, pl, "%s/results.json", dir);
-    trainer_options o = {model_name, data_path, best, last};
-    if ((st = trainer_init(&t, l.cfg, l.ds, model, &o)) != MGSD_OK) {
+    /* The checkpoint stores the data set's absolute path, so that eval, recommend and explain
+     * find it from any working directory (--dataset overrides it there). */
+    char *abs_path = realpath(data_path, NULL);
+    trainer_options o = {model_name, abs_path ? abs_path : data_path, best, last};
+    st = trainer_init(&t, l.cfg, l.ds, model, &o); /* copies the path */
+    free(abs_path);
+    if (st != MGSD_OK) {
         rc = cli_fail(st);
         goto done;
     }

@@ -40,6 +40,23 @@ grep -q '"metrics":{"hit@5"' "$T/out" && ok "eval json" || { bad "eval json"; ca
 expect_rc 0 "eval --topk=5,10" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --topk=5,10 --json
 grep -q '"hit@10"' "$T/out" && ! grep -q '"hit@20"' "$T/out" && ok "eval --topk=5,10 reports 5 and 10" || bad "eval --topk=5,10 output"
 
+# A data set given by a relative path is stored in the checkpoint as an absolute one, so
+# eval finds it from any working directory; when it has gone, the error says which path the
+# checkpoint holds and that --dataset reads it from elsewhere.
+MGSD_ABS=$(cd "$(dirname "$MGSD")" && pwd)/$(basename "$MGSD")
+cp "$T/s.inter" "$T/rel.inter"
+expect_rc 0 "train on a relative dataset path" \
+    bash -c 'cd "$1" && shift && "$@"' _ "$T" "$MGSD_ABS" train --model="$MODEL" --dataset=rel.inter \
+    --train_batch_size=64 --MAX_ITEM_LIST_LENGTH=20 --threads=2 "${SMALL[@]}" --epochs=1 --checkpoint-dir=rel
+expect_rc 0 "eval from another working directory" \
+    bash -c 'cd / && "$@"' _ "$MGSD_ABS" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --json
+grep -q '"hit@10"' "$T/out" && ok "eval from elsewhere prints metrics" || bad "eval from elsewhere: $(cat "$T/out")"
+rm "$T/rel.inter"
+expect_rc 1 "eval when the stored dataset has gone" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt"
+expect_err "$T/rel.inter: cannot open"
+expect_err "pass --dataset=PATH"
+expect_rc 0 "eval --dataset= elsewhere" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter"
+
 # Per-user ranks (eval --ranks) and the paired comparison (compare): the file matches eval's
 # own metrics; a model against itself differs by nothing; the last and the best checkpoint's
 # figures agree with their evals; files of other splits are refused naming file and user.
