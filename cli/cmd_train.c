@@ -209,7 +209,7 @@ int cli_cmd_train(int argc, char **argv) {
 
 static int cmd_train(int argc, char **argv) {
     const char *resume = NULL, *v;
-    int help = 0, nk = 0, ckdir_slot = -1;
+    int help = 0, nk = 0, ckdir_slot = -1, dataset_arg = 0;
     char **kv = cli_calloc((size_t)argc + 1, sizeof *kv);
     char *ckdir_arg = NULL;
     for (int i = 1; i < argc; i++) {
@@ -222,7 +222,10 @@ static int cmd_train(int argc, char **argv) {
             sprintf(ckdir_arg, "--checkpoint_dir=%s", v);
             if (ckdir_slot < 0) ckdir_slot = nk++;
             kv[ckdir_slot] = ckdir_arg;
-        } else if (!strncmp(a, "--", 2) && strchr(a, '=')) kv[nk++] = argv[i];
+        } else if (!strncmp(a, "--", 2) && strchr(a, '=')) {
+            if (!strncmp(a, "--dataset=", 10)) dataset_arg = 1;
+            kv[nk++] = argv[i];
+        }
         else {
             fprintf(stderr, "mgsd: error: train: unexpected argument '%s' (options are --key=value)\n\n", a);
             train_usage(stderr);
@@ -292,9 +295,9 @@ static int cmd_train(int argc, char **argv) {
     const char *dsv = NULL, *dpath = NULL;
     mgsd_config_get_str(l.cfg, "dataset", &dsv);
     mgsd_config_get_str(l.cfg, "data_path", &dpath);
-    mgsd_config_level lvl = MGSD_CONFIG_LEVEL_OVERALL;
-    mgsd_config_source(l.cfg, "dataset", &lvl);
-    if (resume && lvl != MGSD_CONFIG_LEVEL_CMDLINE) dsv = NULL; /* stored path unless overridden */
+    /* A resumed run reads the path stored in the checkpoint unless this command line gives
+     * --dataset (the stored config holds the value as first given, maybe relative). */
+    if (resume && !dataset_arg) dsv = NULL;
     if (resume && !dsv) data_path = cli_strdup(l.ck.data_path);
     else if (!dsv || !*dsv) {
         fprintf(stderr, "mgsd: error: train: --dataset=PATH is required\n\n");
@@ -310,6 +313,7 @@ static int cmd_train(int argc, char **argv) {
     double t_start = mgsd_now();
     if ((st = mgsd_dataset_load(&l.ds, data_path, &dopt)) != MGSD_OK) {
         rc = cli_fail(st);
+        if (resume && !dsv && st == MGSD_ERR_IO) cli_stored_dataset_note(data_path, l.ck.r.path);
         goto done;
     }
     if (resume && (st = model_io_check_dataset(&l.ck, l.ds)) != MGSD_OK) {

@@ -51,11 +51,17 @@ expect_rc 0 "train on a relative dataset path" \
 expect_rc 0 "eval from another working directory" \
     bash -c 'cd / && "$@"' _ "$MGSD_ABS" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --json
 grep -q '"hit@10"' "$T/out" && ok "eval from elsewhere prints metrics" || bad "eval from elsewhere: $(cat "$T/out")"
+expect_rc 0 "resume from another working directory" \
+    bash -c 'cd / && "$@"' _ "$MGSD_ABS" train --resume="$T/rel/$MODEL-last.ckpt" --epochs=2 --checkpoint-dir="$T/rel1"
+grep -q "^epoch 1 " "$T/out" && ok "the resumed run trains its second epoch" || bad "resumed run: $(cat "$T/out")"
 rm "$T/rel.inter"
 expect_rc 1 "eval when the stored dataset has gone" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt"
 expect_err "$T/rel.inter: cannot open"
 expect_err "pass --dataset=PATH"
 expect_rc 0 "eval --dataset= elsewhere" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter"
+expect_rc 1 "resume when the stored dataset has gone" "$MGSD" train --resume="$T/rel/$MODEL-last.ckpt" \
+    --epochs=2 --checkpoint-dir="$T/rel2"
+expect_err "pass --dataset=PATH"
 
 # Per-user ranks (eval --ranks) and the paired comparison (compare): the file matches eval's
 # own metrics; a model against itself differs by nothing; the last and the best checkpoint's
