@@ -225,8 +225,7 @@ static int cmd_train(int argc, char **argv) {
         } else if (!strncmp(a, "--", 2) && strchr(a, '=')) {
             if (!strncmp(a, "--dataset=", 10)) dataset_arg = 1;
             kv[nk++] = argv[i];
-        }
-        else {
+        } else {
             fprintf(stderr, "mgsd: error: train: unexpected argument '%s' (options are --key=value)\n\n", a);
             train_usage(stderr);
             free(kv);
@@ -298,7 +297,11 @@ static int cmd_train(int argc, char **argv) {
     /* A resumed run reads the path stored in the checkpoint unless this command line gives
      * --dataset (the stored config holds the value as first given, maybe relative). */
     if (resume && !dataset_arg) dsv = NULL;
-    if (resume && !dsv) data_path = cli_strdup(l.ck.data_path);
+    if (resume && !dsv && (!l.ck.data_path || !*l.ck.data_path)) {
+        fprintf(stderr, "mgsd: error: %s stores no dataset path; pass --dataset=PATH\n", resume);
+        rc = 2;
+        goto done;
+    } else if (resume && !dsv) data_path = cli_strdup(l.ck.data_path);
     else if (!dsv || !*dsv) {
         fprintf(stderr, "mgsd: error: train: --dataset=PATH is required\n\n");
         train_usage(stderr);
