@@ -52,9 +52,6 @@ int cli_history(cli_loaded *l, const char *user, const char *history, const char
 /* RecBole-style dataset resolution: PATH if it is a file, else
  * <data_path>/<name>/<name>.inter. Returns a malloc'ed path or NULL (error printed). */
 char *cli_resolve_dataset(const char *value, const char *data_path);
-/* After an input/output error reading the data set path stored in checkpoint ckpt: a note
- * on stderr naming both and pointing to --dataset=PATH. */
-void cli_stored_dataset_note(const char *path, const char *ckpt);
 
 /* Options shared by recommend and explain: --checkpoint, exactly one of --user/--history
  * (recommend: or --all-users / --users=FILE, with --output=FILE),

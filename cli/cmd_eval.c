@@ -101,11 +101,6 @@ int cli_load_checkpoint(cli_loaded *l, const char *path, int argc, char *const *
     return 0;
 }
 
-void cli_stored_dataset_note(const char *path, const char *ckpt) {
-    fprintf(stderr, "mgsd: note: %s is the data set path stored in %s; pass --dataset=PATH to read the data set "
-                    "from elsewhere\n", path, ckpt);
-}
-
 int cli_load_dataset(cli_loaded *l, const char *override_path) {
     mgsd_data_options o;
     mgsd_status st = trainer_data_options(l->cfg, &o);
@@ -119,7 +114,9 @@ int cli_load_dataset(cli_loaded *l, const char *override_path) {
     if (st == MGSD_OK) st = model_io_check_dataset(&l->ck, l->ds);
     if (st != MGSD_OK) {
         int rc = cli_fail(st);
-        if (!override_path && st == MGSD_ERR_IO) cli_stored_dataset_note(path, l->ck.r.path);
+        if (!override_path && st == MGSD_ERR_IO)
+            fprintf(stderr, "mgsd: note: %s is the data set path stored in %s; pass --dataset=PATH to read the "
+                            "data set from elsewhere\n", path, l->ck.r.path);
         return rc;
     }
     return 0;

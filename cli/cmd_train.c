@@ -295,33 +295,33 @@ static int cmd_train(int argc, char **argv) {
     mgsd_config_get_str(l.cfg, "dataset", &dsv);
     mgsd_config_get_str(l.cfg, "data_path", &dpath);
     /* A resumed run reads the path stored in the checkpoint unless this command line gives
-     * --dataset (the stored config holds the value as first given, maybe relative). */
-    if (resume && !dataset_arg) dsv = NULL;
-    if (resume && !dsv && (!l.ck.data_path || !*l.ck.data_path)) {
-        fprintf(stderr, "mgsd: error: %s stores no dataset path; pass --dataset=PATH\n", resume);
-        rc = 2;
-        goto done;
-    } else if (resume && !dsv) data_path = cli_strdup(l.ck.data_path);
-    else if (!dsv || !*dsv) {
-        fprintf(stderr, "mgsd: error: train: --dataset=PATH is required\n\n");
-        train_usage(stderr);
-        rc = 2;
-        goto done;
-    } else if (!(data_path = cli_resolve_dataset(dsv, dpath))) {
-        rc = 1;
-        goto done;
-    }
-    mgsd_data_options dopt;
-    trainer_data_options(l.cfg, &dopt);
+     * --dataset (the stored config holds the value as first given, maybe relative), and
+     * must re-read the checkpoint's id maps (cli_load_dataset, as eval does). */
     double t_start = mgsd_now();
-    if ((st = mgsd_dataset_load(&l.ds, data_path, &dopt)) != MGSD_OK) {
-        rc = cli_fail(st);
-        if (resume && !dsv && st == MGSD_ERR_IO) cli_stored_dataset_note(data_path, l.ck.r.path);
-        goto done;
-    }
-    if (resume && (st = model_io_check_dataset(&l.ck, l.ds)) != MGSD_OK) {
-        rc = cli_fail(st);
-        goto done;
+    if (resume) {
+        if (dataset_arg && !(data_path = cli_resolve_dataset(dsv, dpath))) {
+            rc = 1;
+            goto done;
+        }
+        if ((rc = cli_load_dataset(&l, data_path))) goto done;
+        if (!data_path) data_path = cli_strdup(l.ck.data_path);
+    } else {
+        if (!dsv || !*dsv) {
+            fprintf(stderr, "mgsd: error: train: --dataset=PATH is required\n\n");
+            train_usage(stderr);
+            rc = 2;
+            goto done;
+        }
+        if (!(data_path = cli_resolve_dataset(dsv, dpath))) {
+            rc = 1;
+            goto done;
+        }
+        mgsd_data_options dopt;
+        trainer_data_options(l.cfg, &dopt);
+        if ((st = mgsd_dataset_load(&l.ds, data_path, &dopt)) != MGSD_OK) {
+            rc = cli_fail(st);
+            goto done;
+        }
     }
     /* model */
     model_info info = {mgsd_dataset_num_items(l.ds), mgsd_dataset_num_users(l.ds), s.max_len};
