@@ -354,6 +354,31 @@ static void test_behaviour(void) {
         free_model(&m);
         mgsd_config_free(c);
     }
+    /* MGSD's own encoders and the sub-model: each error names the key that was set, not the
+     * layer's internal name (transformer_encoder_dim_feedforward=0 once read "inner_size=0") */
+    const char *const badk[][4] = {
+        {"transformer_encoder_heads", "3", "", "MGSD: config key 'embedding_size' = 8 is not a multiple of 'transformer_encoder_heads' = 3"},
+        {"transformer_encoder_dim_feedforward", "0", "", "'transformer_encoder_dim_feedforward' = 0"},
+        {"transformer_encoder_layers", "0", "", "'transformer_encoder_layers' = 0"},
+        {"transformer_encoder_layer_norm_eps", "-1", "", "'transformer_encoder_layer_norm_eps' = -1"},
+        {"n_heads", "3", "", "MGSD sub-model: config key 'embedding_size' = 8 is not a multiple of 'n_heads' = 3"},
+        {"n_layers", "9", "", "MGSD sub-model: config key 'n_layers' = 9 outside [1, 8]"},
+        {"inner_size", "0", "", "'inner_size' = 0"},
+        {"hidden_dropout_prob", "-0.1", "", "'hidden_dropout_prob' = -0.1 outside [0, 1)"},
+        {"attn_dropout_prob", "1", "", "'attn_dropout_prob' = 1 outside [0, 1)"},
+        {"layer_norm_eps", "-1", "", "'layer_norm_eps' = -1"},
+        {"hidden_act", "tanh", "", "'hidden_act' = 'tanh'"},
+        {"num_layers", "0", "GRU4Rec", "MGSD sub-model: config key 'num_layers' = 0 outside [1, 8]"},
+        {"dropout_prob", "1.5", "GRU4Rec", "'dropout_prob' = 1.5 outside [0, 1)"},
+    };
+    for (size_t i = 0; i < sizeof badk / sizeof badk[0]; i++) {
+        const char *kv[] = {badk[i][0], badk[i][1], "sub_model", badk[i][2][0] ? badk[i][2] : "BERT4Rec"};
+        c = make_config(kv, 4);
+        CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);
+        CHECK_CONTAINS(mgsd_last_error(), badk[i][3]);
+        free_model(&m);
+        mgsd_config_free(c);
+    }
     const char *bad3[] = {"weight_init", "kaiming"};
     c = make_config(bad3, 2);
     CHECK_STATUS(make_model(&m, c, 1), MGSD_ERR_CONFIG);

@@ -1,5 +1,6 @@
 /* Sequence backbones of SASRec, BERT4Rec and GRU4Rec on given input embeddings. */
 #include "model/backbone.h"
+#include "model/seqrec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,13 +18,8 @@ const char *backbone_kind_name(backbone_kind k) {
     return k == BACKBONE_SASREC ? "SASRec" : k == BACKBONE_BERT4REC ? "BERT4Rec" : "GRU4Rec";
 }
 
-static mgsd_status get_int(const mgsd_config *c, const char *k, int *v) { return mgsd_config_get_int(c, k, v); }
-static mgsd_status get_float(const mgsd_config *c, const char *k, float *v) {
-    double d;
-    MGSD_TRY(mgsd_config_get_float(c, k, &d));
-    *v = (float)d;
-    return MGSD_OK;
-}
+/* errors name the key as the baselines' do: "MGSD sub-model: config key 'n_heads' = 3 ..." */
+#define SUB "MGSD sub-model"
 
 void backbone_declare_gru(backbone *bb, nn_table *tb, const char *prefix, int C, int H, int layers, float drop) {
     char nm[96];
@@ -62,30 +58,28 @@ mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, bac
     if (kind == BACKBONE_GRU4REC) {
         int layers, H = C;
         float drop;
-        MGSD_TRY(get_int(cfg, "num_layers", &layers));
-        MGSD_TRY(get_float(cfg, "dropout_prob", &drop));
-        if (mgsd_config_has(cfg, "gru_hidden_size")) MGSD_TRY(get_int(cfg, "gru_hidden_size", &H));
-        if (layers < 1 || layers > BACKBONE_MAX_GRU_LAYERS)
-            return mgsd_error(MGSD_ERR_CONFIG, "num_layers=%d outside 1..%d", layers, BACKBONE_MAX_GRU_LAYERS);
-        if (H <= 0) return mgsd_error(MGSD_ERR_CONFIG, "GRU hidden size %d must be > 0", H);
-        if (drop < 0 || drop >= 1) return mgsd_error(MGSD_ERR_CONFIG, "dropout_prob=%g outside [0, 1)", drop);
+        MGSD_TRY(seqrec_get_int(cfg, SUB, "num_layers", 1, BACKBONE_MAX_GRU_LAYERS, &layers));
+        MGSD_TRY(seqrec_get_float(cfg, SUB, "dropout_prob", 0, 1, 0, &drop));
+        if (mgsd_config_has(cfg, "gru_hidden_size")) MGSD_TRY(seqrec_get_int(cfg, SUB, "gru_hidden_size", 1, 1 << 16, &H));
         backbone_declare_gru(bb, tb, prefix, C, H, layers, drop);
         return tb->status;
     }
     nn_transformer_cfg tc;
     const char *act;
-    double eps;
     tc.C = C;
     tc.init = init;
-    MGSD_TRY(get_int(cfg, "n_layers", &tc.n_layers));
-    MGSD_TRY(get_int(cfg, "n_heads", &tc.NH));
-    MGSD_TRY(get_int(cfg, "inner_size", &tc.inner));
-    MGSD_TRY(get_float(cfg, "hidden_dropout_prob", &tc.hidden_drop));
-    MGSD_TRY(get_float(cfg, "attn_dropout_prob", &tc.attn_drop));
+    MGSD_TRY(seqrec_get_int(cfg, SUB, "n_layers", 1, NN_MAX_LAYERS, &tc.n_layers));
+    MGSD_TRY(seqrec_get_int(cfg, SUB, "n_heads", 1, 1 << 16, &tc.NH));
+    if (C % tc.NH != 0)
+        return mgsd_error(MGSD_ERR_CONFIG, "%s: config key 'embedding_size' = %d is not a multiple of 'n_heads' = %d", SUB,
+                          C, tc.NH);
+    MGSD_TRY(seqrec_get_int(cfg, SUB, "inner_size", 1, 1 << 20, &tc.inner));
+    MGSD_TRY(seqrec_get_float(cfg, SUB, "hidden_dropout_prob", 0, 1, 0, &tc.hidden_drop));
+    MGSD_TRY(seqrec_get_float(cfg, SUB, "attn_dropout_prob", 0, 1, 0, &tc.attn_drop));
     MGSD_TRY(mgsd_config_get_str(cfg, "hidden_act", &act));
-    MGSD_TRY(nn_act_parse(act, &tc.act));
-    MGSD_TRY(mgsd_config_get_float(cfg, "layer_norm_eps", &eps));
-    tc.ln_eps = (float)eps;
+    if (nn_act_parse(act, &tc.act) != MGSD_OK)
+        return mgsd_error(MGSD_ERR_CONFIG, "%s: config key 'hidden_act' = '%s' (supported: gelu, relu)", SUB, act);
+    MGSD_TRY(seqrec_get_float(cfg, SUB, "layer_norm_eps", 0, 1, 1, &tc.ln_eps));
     bb->hidden_drop = tc.hidden_drop;
     int s_pos[2] = {max_len, C};
     bb->pos = nn_table_add(tb, prefix, "position_embedding.weight", 2, s_pos, init.weight, init.std, 0);

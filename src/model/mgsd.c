@@ -23,6 +23,7 @@
 #include "model/backbone.h"
 #include "model/model.h"
 #include "model/mgsd.h"
+#include "model/seqrec.h"
 #include "mgsd/eval.h"
 #include "ops/xent.h"
 
@@ -168,12 +169,18 @@ static mgsd_status mgsd_create(mgsd_model *m, const mgsd_config *cfg, const mode
     const char *subin = cfg_str(cfg, "sub_model_input", &st);
     const char *winit = cfg_str(cfg, "weight_init", &st);
     float init_std = cfg_float(cfg, "initializer_range", &st);
-    int enc_layers = cfg_int(cfg, "transformer_encoder_layers", &st);
-    int enc_heads = cfg_int(cfg, "transformer_encoder_heads", &st);
-    int enc_ff = cfg_int(cfg, "transformer_encoder_dim_feedforward", &st);
-    float enc_eps = cfg_float(cfg, "transformer_encoder_layer_norm_eps", &st);
     if (st != MGSD_OK) return st;
     if (im->C <= 0) return mgsd_error(MGSD_ERR_CONFIG, "embedding_size=%d must be > 0", im->C);
+    int enc_layers, enc_heads, enc_ff;
+    float enc_eps;
+    MGSD_TRY(seqrec_get_int(cfg, "MGSD", "transformer_encoder_layers", 1, NN_MAX_LAYERS, &enc_layers));
+    MGSD_TRY(seqrec_get_int(cfg, "MGSD", "transformer_encoder_heads", 1, 1 << 16, &enc_heads));
+    if (im->C % enc_heads != 0)
+        return mgsd_error(MGSD_ERR_CONFIG,
+                          "MGSD: config key 'embedding_size' = %d is not a multiple of 'transformer_encoder_heads' = %d",
+                          im->C, enc_heads);
+    MGSD_TRY(seqrec_get_int(cfg, "MGSD", "transformer_encoder_dim_feedforward", 1, 1 << 20, &enc_ff));
+    MGSD_TRY(seqrec_get_float(cfg, "MGSD", "transformer_encoder_layer_norm_eps", 0, 1, 1, &enc_eps));
     if (im->cl_warmup < 0) return mgsd_error(MGSD_ERR_CONFIG, "cl_warmup_steps=%lld must be >= 0", (long long)im->cl_warmup);
     if (im->K < 1) return mgsd_error(MGSD_ERR_CONFIG, "user_interest_num=%d must be >= 1", im->K);
     if (im->T < 0 || im->T > 1000) return mgsd_error(MGSD_ERR_CONFIG, "hard_noise_num=%d outside 0..1000", im->T);
