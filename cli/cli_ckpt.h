@@ -34,6 +34,7 @@ typedef struct cli_loaded {
     mgsd_config *cfg;
     mgsd_dataset *ds;   /* when loaded */
     mgsd_model *model;  /* when created */
+    char *overrides;    /* the command line's --key=value config overrides, blank-separated (NULL: none) */
 } cli_loaded;
 
 int cli_load_checkpoint(cli_loaded *l, const char *path, int argc, char *const *argv);
@@ -44,6 +45,9 @@ int cli_load_dataset(cli_loaded *l, const char *override_path);
  * (NULL: best_params when present, else params). */
 int cli_create_model(cli_loaded *l, const char *section);
 void cli_loaded_free(cli_loaded *l);
+/* After a failed parameter load (st): when the command line set config keys, a note that
+ * keys shaping the model must keep the checkpoint's values, naming what it set. */
+void cli_note_overrides(const cli_loaded *l, mgsd_status st);
 /* The history to score: --user (full sequence from the dataset, loaded here) or --history
  * (item tokens via the checkpoint's map). *out is malloc'ed; returns an exit code. */
 int cli_history(cli_loaded *l, const char *user, const char *history, const char *dataset, int32_t **out,

@@ -78,6 +78,7 @@ void cli_loaded_free(cli_loaded *l) {
     mgsd_dataset_free(l->ds);
     mgsd_config_free(l->cfg);
     model_io_close(&l->ck);
+    free(l->overrides);
     memset(l, 0, sizeof *l);
 }
 
@@ -92,6 +93,16 @@ int cli_load_checkpoint(cli_loaded *l, const char *path, int argc, char *const *
         int rc = cli_fail(st);
         cli_loaded_free(l);
         return rc == 2 ? 1 : rc; /* a bad stored config is a runtime failure */
+    }
+    if (argc > 0) { /* kept for cli_note_overrides: argv may be freed before the model loads */
+        size_t n = 1;
+        for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+        l->overrides = cli_alloc(n);
+        l->overrides[0] = '\0';
+        for (int i = 0; i < argc; i++) {
+            if (i) strcat(l->overrides, " ");
+            strcat(l->overrides, argv[i]);
+        }
     }
     if (argc > 0 && (st = mgsd_config_apply_args(l->cfg, argc, argv)) != MGSD_OK) {
         int rc = cli_fail(st);
@@ -134,8 +145,20 @@ int cli_create_model(cli_loaded *l, const char *section) {
     if (st != MGSD_OK) return cli_fail(st);
     if (!section) section = ckpt_reader_get(&l->ck.r, "best_params") ? "best_params" : "params";
     st = model_io_load_values(&l->ck, section, &l->model->params);
-    if (st != MGSD_OK) return cli_fail(st);
+    if (st != MGSD_OK) {
+        int rc = cli_fail(st);
+        cli_note_overrides(l, st);
+        return rc;
+    }
     return 0;
+}
+
+void cli_note_overrides(const cli_loaded *l, mgsd_status st) {
+    if (st != MGSD_ERR_FORMAT || !l->overrides) return; /* a layout mismatch the command line may have caused */
+    fprintf(stderr,
+            "mgsd: note: the command line sets %s; keys that shape the model (sizes, layers, heads, max length) "
+            "must keep the values %s was trained with\n",
+            l->overrides, l->ck.r.path);
 }
 
 /* Injected-noise detection: the MGSD discriminator's clean margins of every token

@@ -360,6 +360,7 @@ static int cmd_train(int argc, char **argv) {
     if (resume) {
         if ((st = trainer_resume(t, &l.ck)) != MGSD_OK) {
             rc = cli_fail(st);
+            cli_note_overrides(&l, st);
             goto done;
         }
         printf("resuming %s from %s at epoch %lld (step %lld)\n", model_name, resume,

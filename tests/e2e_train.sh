@@ -39,6 +39,19 @@ grep -q '"metrics":{"hit@5"' "$T/out" && ok "eval json" || { bad "eval json"; ca
 # eval's --topk need not hold training's valid_metric (hit@20 here); training's must
 expect_rc 0 "eval --topk=5,10" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --topk=5,10 --json
 grep -q '"hit@10"' "$T/out" && ! grep -q '"hit@20"' "$T/out" && ok "eval --topk=5,10 reports 5 and 10" || bad "eval --topk=5,10 output"
+# A command-line key that changes the model's shape cannot load the checkpoint: the error
+# says so and a note names what the command line set (eval and train --resume alike).
+SHAPE=""
+for kv in "${SMALL[@]}"; do case $kv in *=16) SHAPE=${kv%=16}=8; break ;; esac; done
+if [ -n "$SHAPE" ]; then
+    expect_rc 1 "eval $SHAPE" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" "$SHAPE" --topk=5,10
+    expect_err "parameter layout does not match"
+    expect_err "note: the command line sets $SHAPE --topk=5,10; keys that shape the model"
+    expect_rc 1 "train --resume $SHAPE" "$MGSD" train --resume="$T/ck/$MODEL-last.ckpt" "$SHAPE"
+    expect_err "note: the command line sets $SHAPE; keys that shape the model"
+    expect_rc 0 "eval without a shaping key" "$MGSD" eval --checkpoint="$T/ck/$MODEL-best.ckpt" --topk=5,10
+    grep -q "note: the command line" "$T/err" && bad "note without a failure" || ok "no note when the model loads"
+fi
 
 # A data set given by a relative path is stored in the checkpoint as an absolute one, so
 # eval finds it from any working directory; when it has gone, the error says which path the
