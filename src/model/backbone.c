@@ -65,21 +65,9 @@ mgsd_status backbone_declare(backbone *bb, nn_table *tb, const char *prefix, bac
         return tb->status;
     }
     nn_transformer_cfg tc;
-    const char *act;
     tc.C = C;
     tc.init = init;
-    MGSD_TRY(seqrec_get_int(cfg, SUB, "n_layers", 1, NN_MAX_LAYERS, &tc.n_layers));
-    MGSD_TRY(seqrec_get_int(cfg, SUB, "n_heads", 1, 1 << 16, &tc.NH));
-    if (C % tc.NH != 0)
-        return mgsd_error(MGSD_ERR_CONFIG, "%s: config key 'embedding_size' = %d is not a multiple of 'n_heads' = %d", SUB,
-                          C, tc.NH);
-    MGSD_TRY(seqrec_get_int(cfg, SUB, "inner_size", 1, 1 << 20, &tc.inner));
-    MGSD_TRY(seqrec_get_float(cfg, SUB, "hidden_dropout_prob", 0, 1, 0, &tc.hidden_drop));
-    MGSD_TRY(seqrec_get_float(cfg, SUB, "attn_dropout_prob", 0, 1, 0, &tc.attn_drop));
-    MGSD_TRY(mgsd_config_get_str(cfg, "hidden_act", &act));
-    if (nn_act_parse(act, &tc.act) != MGSD_OK)
-        return mgsd_error(MGSD_ERR_CONFIG, "%s: config key 'hidden_act' = '%s' (supported: gelu, relu)", SUB, act);
-    MGSD_TRY(seqrec_get_float(cfg, SUB, "layer_norm_eps", 0, 1, 1, &tc.ln_eps));
+    MGSD_TRY(seqrec_get_transformer_layers(cfg, SUB, "embedding_size", &tc));
     bb->hidden_drop = tc.hidden_drop;
     int s_pos[2] = {max_len, C};
     bb->pos = nn_table_add(tb, prefix, "position_embedding.weight", 2, s_pos, init.weight, init.std, 0);

@@ -32,14 +32,13 @@ mgsd_status seqrec_get_loss_type(const mgsd_config *cfg, const char *model, int 
     return MGSD_OK;
 }
 
-mgsd_status seqrec_get_transformer(const mgsd_config *cfg, const char *model, nn_transformer_cfg *tc) {
-    memset(tc, 0, sizeof *tc);
+mgsd_status seqrec_get_transformer_layers(const mgsd_config *cfg, const char *model, const char *width_key,
+                                          nn_transformer_cfg *tc) {
     MGSD_TRY(seqrec_get_int(cfg, model, "n_layers", 1, NN_MAX_LAYERS, &tc->n_layers));
     MGSD_TRY(seqrec_get_int(cfg, model, "n_heads", 1, 1 << 16, &tc->NH));
-    MGSD_TRY(seqrec_get_int(cfg, model, "hidden_size", 1, 1 << 16, &tc->C));
     if (tc->C % tc->NH != 0)
-        return mgsd_error(MGSD_ERR_CONFIG, "%s: config key 'hidden_size' = %d is not a multiple of 'n_heads' = %d",
-                          model, tc->C, tc->NH);
+        return mgsd_error(MGSD_ERR_CONFIG, "%s: config key '%s' = %d is not a multiple of 'n_heads' = %d", model,
+                          width_key, tc->C, tc->NH);
     MGSD_TRY(seqrec_get_int(cfg, model, "inner_size", 1, 1 << 20, &tc->inner));
     MGSD_TRY(seqrec_get_float(cfg, model, "hidden_dropout_prob", 0, 1, 0, &tc->hidden_drop));
     MGSD_TRY(seqrec_get_float(cfg, model, "attn_dropout_prob", 0, 1, 0, &tc->attn_drop));
@@ -48,6 +47,13 @@ mgsd_status seqrec_get_transformer(const mgsd_config *cfg, const char *model, nn
     MGSD_TRY(mgsd_config_get_str(cfg, "hidden_act", &act));
     if (nn_act_parse(act, &tc->act) != MGSD_OK)
         return mgsd_error(MGSD_ERR_CONFIG, "%s: config key 'hidden_act' = '%s' (supported: gelu, relu)", model, act);
+    return MGSD_OK;
+}
+
+mgsd_status seqrec_get_transformer(const mgsd_config *cfg, const char *model, nn_transformer_cfg *tc) {
+    memset(tc, 0, sizeof *tc);
+    MGSD_TRY(seqrec_get_int(cfg, model, "hidden_size", 1, 1 << 16, &tc->C));
+    MGSD_TRY(seqrec_get_transformer_layers(cfg, model, "hidden_size", tc));
     tc->init.weight = PARAMS_INIT_NORMAL;
     MGSD_TRY(seqrec_get_float(cfg, model, "initializer_range", 0, 1e30, 0, &tc->init.std));
     return MGSD_OK;

@@ -19,6 +19,11 @@ mgsd_status seqrec_get_loss_type(const mgsd_config *cfg, const char *model, int 
  * hidden_dropout_prob, attn_dropout_prob, hidden_act, layer_norm_eps, initializer_range.
  * The weight init is normal(0, initializer_range). Errors name the key. */
 mgsd_status seqrec_get_transformer(const mgsd_config *cfg, const char *model, nn_transformer_cfg *tc);
+/* The same keys but the width and the init: tc->C is given (its key named width_key in the
+ * heads error); reads n_layers, n_heads, inner_size, the two dropouts, hidden_act and
+ * layer_norm_eps into tc. */
+mgsd_status seqrec_get_transformer_layers(const mgsd_config *cfg, const char *model, const char *width_key,
+                                          nn_transformer_cfg *tc);
 
 /* Position ids 0..len_b-1 of every packed token (arena scratch, lives until the next
  * ag_tape_reset); NULL with the tape error set when a length exceeds max_len. */
