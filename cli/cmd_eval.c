@@ -1,5 +1,6 @@
 /* `mgsd eval`: evaluate a checkpoint on the valid or test split (full ranking), and the
  * checkpoint helpers shared with train and recommend (cli_ckpt.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +58,40 @@ void cli_print_warnings(mgsd_config *c) {
     for (size_t i = 0; i < n; i++) fprintf(stderr, "mgsd: warning: %s\n", w[i]);
 }
 
+/* A RecBole dataset folder ("ml-100k" or "data/ml-100k/") holds <name>/<name>.inter. */
+static char *resolve_folder(const char *dir) {
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    size_t b = n;
+    while (b > 0 && dir[b - 1] != '/') b--;
+    size_t cap = 2 * n + 16;
+    char *p = cli_alloc(cap);
+    snprintf(p, cap, "%.*s/%.*s.inter", (int)n, dir, (int)(n - b), dir + b);
+    struct stat sb;
+    if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return p;
+    fprintf(stderr, "mgsd: error: dataset '%s' is a folder without %s (give a data file, or a RecBole folder <name>/<name>.inter)\n",
+            dir, p);
+    free(p);
+    return NULL;
+}
+
 char *cli_resolve_dataset(const char *value, const char *data_path) {
     struct stat sb;
-    if (stat(value, &sb) == 0 && S_ISREG(sb.st_mode)) return cli_strdup(value);
+    const int exists = stat(value, &sb) == 0, stat_errno = exists ? 0 : errno;
+    if (exists && S_ISREG(sb.st_mode)) return cli_strdup(value);
+    const int is_dir = exists && S_ISDIR(sb.st_mode);
     if (!strchr(value, '/') && data_path && *data_path) {
         size_t n = strlen(data_path) + 2 * strlen(value) + 16;
         char *p = cli_alloc(n);
         snprintf(p, n, "%s%s%s/%s.inter", data_path, data_path[strlen(data_path) - 1] == '/' ? "" : "/", value, value);
         if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return p;
-        fprintf(stderr, "mgsd: error: dataset '%s': no such file, and no %s\n", value, p);
+        if (!is_dir) fprintf(stderr, "mgsd: error: dataset '%s': no such file, and no %s\n", value, p);
         free(p);
-        return NULL;
+        if (!is_dir) return NULL;
     }
-    fprintf(stderr, "mgsd: error: dataset '%s': no such file\n", value);
+    if (is_dir) return resolve_folder(value);
+    if (exists) fprintf(stderr, "mgsd: error: dataset '%s' is not a regular file\n", value);
+    else fprintf(stderr, "mgsd: error: %s: cannot open: %s\n", value, strerror(stat_errno));
     return NULL;
 }
 
@@ -116,21 +138,28 @@ int cli_load_dataset(cli_loaded *l, const char *override_path) {
     mgsd_data_options o;
     mgsd_status st = trainer_data_options(l->cfg, &o);
     if (st != MGSD_OK) return cli_fail(st);
-    const char *path = override_path ? override_path : l->ck.data_path;
+    const char *path = l->ck.data_path;
+    char *resolved = NULL;
+    if (override_path) {
+        const char *dpath = NULL;
+        mgsd_config_get_str(l->cfg, "data_path", &dpath);
+        if (!(path = resolved = cli_resolve_dataset(override_path, dpath))) return 1;
+    }
     if (!path || !*path) {
         fprintf(stderr, "mgsd: error: %s stores no dataset path; pass --dataset=PATH\n", l->ck.r.path);
         return 2;
     }
     st = mgsd_dataset_load(&l->ds, path, &o);
     if (st == MGSD_OK) st = model_io_check_dataset(&l->ck, l->ds);
+    int rc = 0;
     if (st != MGSD_OK) {
-        int rc = cli_fail(st);
+        rc = cli_fail(st);
         if (!override_path && st == MGSD_ERR_IO)
             fprintf(stderr, "mgsd: note: %s is the data set path stored in %s; pass --dataset=PATH to read the "
                             "data set from elsewhere\n", path, l->ck.r.path);
-        return rc;
     }
-    return 0;
+    free(resolved);
+    return rc;
 }
 
 int cli_create_model(cli_loaded *l, const char *section) {

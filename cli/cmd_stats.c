@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_ckpt.h"
 #include "core/core.h"
 #include "mgsd/data.h"
 #include "mgsd/mgsd.h"
@@ -17,7 +18,7 @@ static void stats_usage(FILE *f) {
             "usage: mgsd stats --dataset=PATH [options]\n\n"
             "Load an interaction file, apply RecBole k-core filtering and print statistics.\n\n"
             "options:\n"
-            "  --dataset=PATH                    .inter, one-user-per-line or CSV file\n"
+            "  --dataset=PATH                    .inter, sequence or CSV file, or a RecBole folder\n"
             "  --format=auto|inter|seq|csv       input format (default: detected from the content)\n"
             "  --user_inter_num_interval=I       RecBole interval (default \"[5,inf)\"; \"\" = no filter)\n"
             "  --item_inter_num_interval=I       RecBole interval (default \"[5,inf)\")\n"
@@ -33,6 +34,8 @@ static const char *opt_value(const char *arg, const char *key) {
     if (strncmp(arg, key, n) == 0 && arg[n] == '=') return arg + n + 1;
     return NULL;
 }
+
+static int stats_print(const char *path, const mgsd_data_options *opt_in, int json);
 
 int cli_cmd_stats(int argc, char **argv) {
     mgsd_data_options opt;
@@ -70,6 +73,15 @@ int cli_cmd_stats(int argc, char **argv) {
         stats_usage(stderr);
         return 2;
     }
+    char *resolved = cli_resolve_dataset(path, NULL);
+    if (!resolved) return 1;
+    int rc = stats_print(resolved, &opt, json);
+    free(resolved);
+    return rc;
+}
+
+static int stats_print(const char *path, const mgsd_data_options *opt_in, int json) {
+    mgsd_data_options opt = *opt_in;
     double t0 = mgsd_now();
     mgsd_dataset *ds = NULL;
     mgsd_status st = mgsd_dataset_load(&ds, path, &opt);

@@ -44,6 +44,19 @@ expect_rc 1 "bad fields" "$MGSD" stats --dataset="$FIX/bad_fields.inter"
 expect_in "$TMP/err" "mgsd: error: $FIX/bad_fields.inter:3: expected 4 tab-separated fields, found 2" "bad fields message"
 expect_rc 1 "missing file" "$MGSD" stats --dataset="$TMP/none.inter"
 expect_in "$TMP/err" "mgsd: error: $TMP/none.inter: cannot open" "missing file message"
+# a RecBole dataset folder <name>/<name>.inter, given as a path or by name from the working
+# directory; a folder without it and a path that is not a regular file get precise errors
+mkdir -p "$TMP/tinyset/" "$TMP/nodata"
+cp "$FIX/tiny.inter" "$TMP/tinyset/tinyset.inter"
+expect_rc 0 "stats on a RecBole folder" "$MGSD" stats --dataset="$TMP/tinyset/" --user_inter_num_interval= --item_inter_num_interval= --json
+expect_in "$TMP/out" '"interactions":6' "folder resolves to <name>/<name>.inter"
+expect_in "$TMP/out" "tinyset/tinyset.inter" "folder's file named"
+expect_rc 0 "stats on a folder by name" bash -c "cd '$TMP' && '$(readlink -f "$MGSD")' stats --dataset=tinyset --user_inter_num_interval= --item_inter_num_interval= --json"
+expect_in "$TMP/out" '"interactions":6' "folder by name"
+expect_rc 1 "folder without its .inter" "$MGSD" stats --dataset="$TMP/nodata"
+expect_in "$TMP/err" "dataset '$TMP/nodata' is a folder without $TMP/nodata/nodata.inter" "folder message"
+expect_rc 1 "not a regular file" "$MGSD" stats --dataset=/dev/null
+expect_in "$TMP/err" "dataset '/dev/null' is not a regular file" "special file message"
 : > "$TMP/empty.txt"
 expect_rc 1 "empty file" "$MGSD" stats --dataset="$TMP/empty.txt"
 expect_in "$TMP/err" "empty file" "empty file message"

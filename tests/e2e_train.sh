@@ -72,6 +72,10 @@ expect_rc 1 "eval when the stored dataset has gone" "$MGSD" eval --checkpoint="$
 expect_err "$T/rel.inter: cannot open"
 expect_err "pass --dataset=PATH"
 expect_rc 0 "eval --dataset= elsewhere" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter"
+mkdir -p "$T/sfolder" && cp "$T/s.inter" "$T/sfolder/sfolder.inter"
+expect_rc 0 "eval --dataset= a RecBole folder" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/sfolder"
+expect_rc 1 "eval --dataset= a folder without its .inter" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/rel"
+expect_err "is a folder without $T/rel/rel.inter"
 expect_rc 1 "resume when the stored dataset has gone" "$MGSD" train --resume="$T/rel/$MODEL-last.ckpt" \
     --epochs=2 --checkpoint-dir="$T/rel2"
 expect_err "pass --dataset=PATH"

@@ -511,6 +511,8 @@ static void test_bad_input(void) {
     CHECK_CONTAINS(mgsd_last_error(), "bad_fields.inter:3: expected 4 tab-separated fields, found 2");
     CHECK_STATUS(mgsd_dataset_load(&ds, "/nonexistent/mgsd/file.inter", &o), MGSD_ERR_IO);
     CHECK_CONTAINS(mgsd_last_error(), "/nonexistent/mgsd/file.inter");
+    CHECK_STATUS(mgsd_dataset_load(&ds, "/", &o), MGSD_ERR_IO); /* a folder: the reason is named */
+    CHECK_CONTAINS(mgsd_last_error(), "/: read error: Is a directory");
 
     expect_error("", MGSD_ERR_EMPTY, "mem: empty file");
     expect_error("\n\n  \r\n", MGSD_ERR_EMPTY, "empty file");

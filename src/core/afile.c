@@ -97,15 +97,16 @@ mgsd_status mgsd_read_file(const char *path, const char *what, char **out, size_
             }
             buf = g;
         }
+        errno = 0;
         size_t got = fread(buf + len, 1, cap - len - 1, f);
         len += got;
         if (got == 0) break;
     }
-    int err = ferror(f);
+    const int err = ferror(f), e = errno;
     fclose(f);
     if (err) {
         mgsd_free(buf);
-        return mgsd_error(MGSD_ERR_IO, "%s: read error", path);
+        return mgsd_error(MGSD_ERR_IO, "%s: cannot read %s%s%s", path, what, e ? ": " : "", e ? strerror(e) : "");
     }
     buf[len] = '\0';
     *out = buf;

@@ -157,10 +157,12 @@ static int lr_next(line_reader *lr, char **line, size_t *len, mgsd_status *st) {
         }
         size_t room = lr->cap - lr->end - 1, got;
         if (lr->f) {
+            errno = 0;
             got = fread(lr->buf + lr->end, 1, room, lr->f);
             if (got < room) {
                 if (ferror(lr->f)) {
-                    *st = mgsd_error(MGSD_ERR_IO, "%s: read error", lr->name);
+                    const int e = errno;
+                    *st = mgsd_error(MGSD_ERR_IO, "%s: read error%s%s", lr->name, e ? ": " : "", e ? strerror(e) : "");
                     return -1;
                 }
                 lr->eof = 1;
