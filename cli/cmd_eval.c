@@ -431,8 +431,11 @@ int cli_cmd_eval(int argc, char **argv) {
                (long long)r.all.n_users, r.seconds, mode);
         char key[32];
         double val;
+        int width = 10;
         for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
-            if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-10s %.4f\n", key, val);
+            if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK && (int)strlen(key) > width) width = (int)strlen(key);
+        for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
+            if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-*s %.4f\n", width, key, val);
         if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
         if (ranks_path) printf("per-user ranks written to %s\n", ranks_path);
         if (have_noise) print_noise_report(labels_path, thr, &nr);

@@ -413,16 +413,19 @@ static int cmd_train(int argc, char **argv) {
     else /* epochs=0, or eval_step beyond the epochs trained: no validation ran */
         printf("\nno epoch was validated (%lld epochs trained, eval_step %d): test scores the final parameters\n",
                (long long)trainer_epochs_done(t), s.eval_step);
-    printf("%-12s %10s %10s\n", "metric", "valid", "test");
     char key[32];
     double tv, vv = 0;
+    int width = 12;
+    for (int i = 0; i < mgsd_eval_entry_count(&test); i++)
+        if (mgsd_eval_entry(&test, i, key, sizeof key, &tv) == MGSD_OK && (int)strlen(key) > width) width = (int)strlen(key);
+    printf("%-*s %10s %10s\n", width, "metric", "valid", "test");
     for (int i = 0; i < mgsd_eval_entry_count(&test); i++) {
         mgsd_eval_entry(&test, i, key, sizeof key, &tv);
         if (bv) {
             mgsd_eval_get(bv, key, &vv);
-            printf("%-12s %10.4f %10.4f\n", key, vv, tv);
+            printf("%-*s %10.4f %10.4f\n", width, key, vv, tv);
         } else {
-            printf("%-12s %10s %10.4f\n", key, "-", tv);
+            printf("%-*s %10s %10.4f\n", width, key, "-", tv);
         }
     }
     if ((st = trainer_write_results(t, results, &test, mgsd_now() - t_start)) != MGSD_OK) {

@@ -74,6 +74,17 @@ expect_err "pass --dataset=PATH"
 expect_rc 0 "eval --dataset= elsewhere" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter"
 mkdir -p "$T/sfolder" && cp "$T/s.inter" "$T/sfolder/sfolder.inter"
 expect_rc 0 "eval --dataset= a RecBole folder" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/sfolder"
+# RecBole's beyond-accuracy metrics, on request only
+expect_rc 0 "eval with beyond-accuracy metrics" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" \
+    --dataset="$T/s.inter" --json --metrics="[Hit,ItemCoverage,AveragePopularity,GiniIndex,ShannonEntropy,TailPercentage]"
+for k in hit@10 itemcoverage@10 averagepopularity@10 giniindex@10 shannonentropy@10 tailpercentage@10; do
+  grep -q "\"$k\"" "$T/out" && ok "eval reports $k" || bad "eval --metrics: no $k in $(cat "$T/out")"
+done
+expect_rc 0 "eval default metrics" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" --json
+grep -q "itemcoverage" "$T/out" && bad "itemcoverage reported unasked" || ok "beyond-accuracy metrics only on request"
+expect_rc 2 "eval --tail_ratio=0" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" \
+    --metrics="[TailPercentage]" --tail_ratio=0
+expect_err "config key 'tail_ratio' must be a count > 1 or a share in (0, 1]"
 expect_rc 1 "eval --dataset= a folder without its .inter" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/rel"
 expect_err "is a folder without $T/rel/rel.inter"
 expect_rc 1 "resume when the stored dataset has gone" "$MGSD" train --resume="$T/rel/$MODEL-last.ckpt" \

@@ -235,6 +235,210 @@ static void test_eval_threads(void) {
     mgsd_dataset_free(ds);
 }
 
+/* ---- beyond-accuracy metrics: against a brute-force recomputation (full sort of every
+ * row, RecBole's formulas written out) ---- */
+typedef struct scored_item {
+    float s;
+    int32_t id;
+} scored_item;
+
+static int cmp_scored(const void *a, const void *b) {
+    const scored_item *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int cmp_i64_asc(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void beyond_reference(const mgsd_dataset *ds, const mgsd_eval_options *eo, mgsd_eval_metrics *want) {
+    int32_t N = mgsd_dataset_num_items(ds), U = mgsd_dataset_num_users(ds);
+    int64_t *phi = calloc((size_t)N, sizeof *phi);
+    for (int32_t u = 1; u <= U; u++) { /* training targets: positions 1 .. n_train */
+        const int32_t *it;
+        int32_t len;
+        mgsd_dataset_user_items(ds, u, &it, &len);
+        int32_t n_train = len >= 4 ? len - 3 : len >= 2 ? 1 : 0;
+        for (int32_t p = 1; p <= n_train; p++) phi[it[p]]++;
+    }
+    uint8_t *tail = calloc((size_t)N, 1);
+    double ratio = eo->tail_ratio > 0 ? eo->tail_ratio : 0.1;
+    if (ratio > 1) {
+        for (int32_t i = 1; i < N; i++) tail[i] = phi[i] >= 1 && phi[i] <= ratio;
+    } else { /* repeatedly take the rarest remaining item with phi >= 1, lower id first */
+        int32_t n_pos = 0;
+        for (int32_t i = 1; i < N; i++) n_pos += phi[i] >= 1;
+        int64_t cut = (int64_t)(n_pos * ratio);
+        if (cut < 1) cut = 1;
+        for (int64_t c = 0; c < cut; c++) {
+            int32_t best = 0;
+            for (int32_t i = 1; i < N; i++)
+                if (phi[i] >= 1 && !tail[i] && (!best || phi[i] < phi[best])) best = i;
+            if (best) tail[best] = 1;
+        }
+    }
+    int kmax = 0;
+    for (int j = 0; j < eo->n_ks; j++) kmax = eo->ks[j] > kmax ? eo->ks[j] : kmax;
+    int64_t *cnt = calloc((size_t)eo->n_ks * (size_t)N, sizeof *cnt);
+    double psum[MGSD_EVAL_MAX_KS] = {0}, tsum[MGSD_EVAL_MAX_KS] = {0};
+    scored_item *all = malloc((size_t)N * sizeof *all);
+    float *row = malloc((size_t)N * sizeof *row);
+    int32_t *neg = malloc((size_t)(eo->n_neg + 1) * sizeof *neg);
+    mgsd_batch b;
+    CHECK_OK(mgsd_batch_init(&b, 1, 50));
+    int64_t users = 0;
+    for (int32_t u = 1; u <= U; u++) {
+        const int32_t *it;
+        int32_t len;
+        mgsd_dataset_user_items(ds, u, &it, &len);
+        if (len < 3) continue; /* no test instance */
+        int32_t target = it[len - 1];
+        users++;
+        mgsd_batch_reset(&b);
+        mgsd_batch_append(&b, u, target, it, len - 1);
+        hash_score(&N, &b, row);
+        int n = 0;
+        if (eo->n_neg > 0) {
+            int nn = 0;
+            CHECK_OK(mgsd_eval_negatives(ds, MGSD_SPLIT_TEST, eo, u, target, it, len - 1, neg, &nn));
+            all[n++] = (scored_item){row[target], target};
+            for (int q = 0; q < nn; q++) all[n++] = (scored_item){row[neg[q]], neg[q]};
+        } else {
+            for (int32_t i = 1; i < N; i++) {
+                int hidden = 0;
+                for (int32_t h = 0; eo->mask_history && h < len - 1; h++) hidden |= it[h] == i && i != target;
+                if (!hidden) all[n++] = (scored_item){row[i], i};
+            }
+        }
+        qsort(all, (size_t)n, sizeof *all, cmp_scored);
+        for (int j = 0; j < eo->n_ks; j++) {
+            int k = eo->ks[j] < n ? eo->ks[j] : n;
+            double ps = 0, ts = 0;
+            for (int q = 0; q < k; q++) {
+                cnt[(size_t)j * N + all[q].id]++;
+                ps += (double)phi[all[q].id];
+                ts += tail[all[q].id];
+            }
+            psum[j] += ps / eo->ks[j];
+            tsum[j] += ts / eo->ks[j];
+        }
+    }
+    memset(want, 0, sizeof *want);
+    want->n_users = users;
+    int64_t *c = malloc((size_t)N * sizeof *c);
+    for (int j = 0; j < eo->n_ks; j++) {
+        int m = 0;
+        for (int32_t i = 0; i < N; i++)
+            if (cnt[(size_t)j * N + i]) c[m++] = cnt[(size_t)j * N + i];
+        qsort(c, (size_t)m, sizeof *c, cmp_i64_asc);
+        double T = (double)users * eo->ks[j], g = 0, e = 0;
+        for (int q = 0; q < m; q++) {
+            double idx = (double)(N - m + 1 + q);
+            g += (2 * idx - N - 1) * (double)c[q];
+            e -= (double)c[q] / T * log((double)c[q] / T);
+        }
+        want->itemcoverage[j] = (double)m / N;
+        want->giniindex[j] = g / T / N;
+        want->shannonentropy[j] = m ? e / m : 0;
+        want->averagepopularity[j] = psum[j] / (double)users;
+        want->tailpercentage[j] = tsum[j] / (double)users;
+    }
+    mgsd_batch_free(&b);
+    free(c);
+    free(neg);
+    free(row);
+    free(all);
+    free(cnt);
+    free(tail);
+    free(phi);
+}
+
+static void check_beyond(const mgsd_eval_metrics *got, const mgsd_eval_metrics *want, int n_ks) {
+    CHECK_INT_EQ(got->n_users, want->n_users);
+    for (int j = 0; j < n_ks; j++) {
+        CHECK_NEAR(got->itemcoverage[j], want->itemcoverage[j], 1e-12);
+        CHECK_NEAR(got->averagepopularity[j], want->averagepopularity[j], 1e-9);
+        CHECK_NEAR(got->giniindex[j], want->giniindex[j], 1e-12);
+        CHECK_NEAR(got->shannonentropy[j], want->shannonentropy[j], 1e-12);
+        CHECK_NEAR(got->tailpercentage[j], want->tailpercentage[j], 1e-12);
+    }
+}
+
+static void test_eval_beyond(void) {
+    unsigned bit = 0;
+    CHECK_OK(mgsd_eval_parse_metric("ItemCoverage", &bit));
+    CHECK_INT_EQ(bit, MGSD_METRIC_ITEMCOVERAGE);
+    CHECK_OK(mgsd_eval_parse_metric("averagepopularity", &bit));
+    CHECK_INT_EQ(bit, MGSD_METRIC_AVERAGEPOPULARITY);
+    CHECK_OK(mgsd_eval_parse_metric("GINIINDEX", &bit));
+    CHECK_INT_EQ(bit, MGSD_METRIC_GINIINDEX);
+    CHECK_OK(mgsd_eval_parse_metric("ShannonEntropy", &bit));
+    CHECK_OK(mgsd_eval_parse_metric("TailPercentage", &bit));
+    CHECK_INT_EQ(bit, MGSD_METRIC_TAILPERCENTAGE);
+    CHECK_STATUS(mgsd_eval_parse_metric("Coverage", &bit), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "ItemCoverage");
+
+    mgsd_dataset *ds = synth_dataset(300);
+    if (!ds) return;
+    int32_t n = mgsd_dataset_num_items(ds);
+    mgsd_eval_options eo;
+    mgsd_eval_options_default(&eo);
+    eo.batch_size = 64;
+    eo.n_ks = 3;
+    eo.ks[0] = 1;
+    eo.ks[1] = 7;
+    eo.ks[2] = 20;
+    eo.metrics = MGSD_METRIC_HIT | MGSD_METRIC_BEYOND_ACCURACY;
+    mgsd_eval_result r1, r2, plain;
+    mgsd_eval_metrics want;
+    int old = mgsd_get_num_threads();
+    /* full ranking, history masked or not, tail by share or by count; 1 and 2 threads agree */
+    for (int c = 0; c < 3; c++) {
+        eo.mask_history = c == 1;
+        eo.tail_ratio = c == 2 ? 25 : 0;
+        mgsd_set_num_threads(1);
+        CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &n, &eo, &r1));
+        mgsd_set_num_threads(2);
+        CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &n, &eo, &r2));
+        CHECK(memcmp(&r1.all, &r2.all, sizeof r1.all) == 0);
+        beyond_reference(ds, &eo, &want);
+        check_beyond(&r1.all, &want, eo.n_ks);
+        CHECK(r1.all.itemcoverage[0] > 0 && r1.all.itemcoverage[0] < r1.all.itemcoverage[2]);
+        CHECK(r1.all.giniindex[2] > 0 && r1.all.giniindex[2] < 1);
+        CHECK(r1.all.tailpercentage[2] > 0);
+    }
+    mgsd_set_num_threads(old);
+    /* sampled ranking: the lists hold only the target and its negatives */
+    eo.mask_history = 0;
+    eo.tail_ratio = 0.1;
+    eo.n_neg = 20;
+    eo.neg_seed = 5;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &n, &eo, &r1));
+    beyond_reference(ds, &eo, &want);
+    check_beyond(&r1.all, &want, eo.n_ks);
+    /* the accuracy metrics do not change when beyond-accuracy ones are added */
+    eo.n_neg = 0;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &n, &eo, &r1));
+    eo.metrics = MGSD_METRIC_HIT;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &n, &eo, &plain));
+    CHECK(memcmp(r1.all.hit, plain.all.hit, sizeof plain.all.hit) == 0);
+    CHECK(memcmp(r1.all.ndcg, plain.all.ndcg, sizeof plain.all.ndcg) == 0);
+    /* keys: enumerated in order when selected, not found when not */
+    double v;
+    char key[40];
+    CHECK_INT_EQ(mgsd_eval_entry_count(&r1), 6 * 3);
+    CHECK_OK(mgsd_eval_entry(&r1, 3, key, sizeof key, &v));
+    CHECK_STR_EQ(key, "itemcoverage@1");
+    CHECK_OK(mgsd_eval_get(&r1, "giniindex@20", &v));
+    CHECK_NEAR(v, r1.all.giniindex[2], 0);
+    CHECK_STATUS(mgsd_eval_get(&plain, "giniindex@20", &v), MGSD_ERR_NOT_FOUND);
+    CHECK_CONTAINS(mgsd_last_error(), "not selected");
+    CHECK_OK(mgsd_eval_get(&plain, "ndcg@7", &v));
+    mgsd_dataset_free(ds);
+}
+
 /* Sampled ranking (eval_mode uniN / popN): mode parsing; the negatives (never the target or,
  * masked, the history; sorted, distinct, fixed by seed, split and user, not by batch or
  * threads); metrics equal a serial recomputation over mgsd_eval_negatives; never below
@@ -783,6 +987,7 @@ int main(void) {
     test_eval_run();
     test_eval_threads();
     test_eval_sampled();
+    test_eval_beyond();
     test_topk();
     test_recommend_users();
     test_noise_report();

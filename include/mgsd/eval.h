@@ -54,6 +54,9 @@ typedef struct mgsd_eval_options {
     int n_bucket_edges;
     int bucket_edges[MGSD_EVAL_MAX_BUCKETS - 1];
     unsigned metrics;                      /* MGSD_METRIC_* bits reported (default: hit, mrr, ndcg, recall) */
+    double tail_ratio;                     /* TailPercentage's long tail (RecBole's tail_ratio): > 1, the items with
+                                              1..tail_ratio training interactions; in (0, 1], the rarest
+                                              max(floor(n x tail_ratio), 1) of the n items with any; <= 0: 0.1 */
     int n_neg;                             /* 0: full ranking (default); > 0: sampled ranking, 1..N-2 */
     int neg_pop;                           /* sampled: 0 uniform ("uniN"), 1 by interaction count ("popN") */
     uint64_t neg_seed;                     /* sampled: seed of the negatives' streams */
@@ -64,11 +67,32 @@ typedef struct mgsd_eval_options {
     int32_t *user_targets;
 } mgsd_eval_options;
 
-/* Metrics (RecBole's names, case-insensitive in mgsd_eval_parse_metric). All are computed;
- * the mask selects which mgsd_eval_entry enumerates (tables, results.json). With one target
- * per user, Precision@K = Hit@K / K. */
+/* Metrics (RecBole's names, case-insensitive in mgsd_eval_parse_metric). The accuracy
+ * metrics (hit .. precision) are always computed; the mask selects which mgsd_eval_entry
+ * enumerates (tables, results.json). With one target per user, Precision@K = Hit@K / K.
+ *
+ * RecBole's beyond-accuracy metrics are computed only when selected, from every evaluated
+ * user's top-K list (the items ranked by the rank convention above, with the same
+ * exclusions: the masked history, or under sampled ranking everything but the target and
+ * its negatives). n_items counts the padding id as RecBole's item_num does, and an item's
+ * popularity phi(i) is its number of RecBole training instances (i as the target of a
+ * training prefix: each user's items at positions 1 .. n_train, data_split_counts):
+ *   ItemCoverage@K      distinct items in the users' top-K lists / n_items;
+ *   AveragePopularity@K mean over users of (1/K) sum of phi over the user's top K;
+ *   GiniIndex@K         with c_(1) <= ... <= c_(m) the counts of the m distinct recommended
+ *                       items and T = users x K: sum_j (2 (n_items - m + j) - n_items - 1) c_(j)
+ *                       / (T n_items), i.e. the Gini index over all n_items, unrecommended
+ *                       items counting 0;
+ *   ShannonEntropy@K    -sum_j (c_j / T) ln(c_j / T), divided by m (RecBole's normalisation);
+ *   TailPercentage@K    mean over users of the share of the top K in the long tail
+ *                       (mgsd_eval_options.tail_ratio; only items with phi >= 1 can be tail
+ *                       items, as in RecBole, ties at the cut taken by lower id).
+ * A top-K list shorter than K (fewer eligible items than K) counts its missing places as
+ * popularity 0 and not in the tail. */
 enum { MGSD_METRIC_HIT = 1, MGSD_METRIC_MRR = 2, MGSD_METRIC_NDCG = 4, MGSD_METRIC_RECALL = 8,
-       MGSD_METRIC_PRECISION = 16, MGSD_METRIC_DEFAULT = 15 };
+       MGSD_METRIC_PRECISION = 16, MGSD_METRIC_DEFAULT = 15, MGSD_METRIC_ITEMCOVERAGE = 32,
+       MGSD_METRIC_AVERAGEPOPULARITY = 64, MGSD_METRIC_GINIINDEX = 128, MGSD_METRIC_SHANNONENTROPY = 256,
+       MGSD_METRIC_TAILPERCENTAGE = 512, MGSD_METRIC_BEYOND_ACCURACY = 992 };
 /* Bit of a metric name ("Hit", "ndcg", ...); MGSD_ERR_CONFIG naming it if unknown. */
 mgsd_status mgsd_eval_parse_metric(const char *name, unsigned *bit);
 
@@ -82,6 +106,12 @@ typedef struct mgsd_eval_metrics {
     double mrr[MGSD_EVAL_MAX_KS];
     double recall[MGSD_EVAL_MAX_KS];
     double precision[MGSD_EVAL_MAX_KS];
+    /* beyond accuracy: in mgsd_eval_result.all only, and only when selected */
+    double itemcoverage[MGSD_EVAL_MAX_KS];
+    double averagepopularity[MGSD_EVAL_MAX_KS];
+    double giniindex[MGSD_EVAL_MAX_KS];
+    double shannonentropy[MGSD_EVAL_MAX_KS];
+    double tailpercentage[MGSD_EVAL_MAX_KS];
 } mgsd_eval_metrics;
 
 typedef struct mgsd_eval_result {
@@ -122,14 +152,15 @@ mgsd_status mgsd_eval_negatives(const mgsd_dataset *ds, mgsd_split split, const 
                                 int32_t user, int32_t target, const int32_t *history, int32_t n_hist, int32_t *out,
                                 int *n_out);
 
-/* Value of a metric key ("hit@10", "ndcg@5", "mrr@20", "recall@10", "precision@10") of the
- * overall means, selected or not. MGSD_ERR_NOT_FOUND for an unknown metric or a K that
+/* Value of a metric key ("hit@10", "ndcg@5", "mrr@20", "recall@10", "precision@10",
+ * "itemcoverage@10", ...) of the overall means; accuracy metrics selected or not, the
+ * beyond-accuracy ones only when selected (MGSD_ERR_NOT_FOUND otherwise). MGSD_ERR_NOT_FOUND for an unknown metric or a K that
  * was not evaluated. */
 mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value);
 /* Number of selected metric entries: (selected metrics) x n_ks. */
 int mgsd_eval_entry_count(const mgsd_eval_result *r);
-/* Enumerate the selected metrics (in the order hit, mrr, ndcg, recall, precision; each for
- * all K): index in 0 .. mgsd_eval_entry_count - 1. Writes the key ("ndcg@10") into
+/* Enumerate the selected metrics (in the order hit, mrr, ndcg, recall, precision,
+ * itemcoverage, averagepopularity, giniindex, shannonentropy, tailpercentage; each for all K): index in 0 .. mgsd_eval_entry_count - 1. Writes the key ("ndcg@10") into
  * key[cap] and the value. */
 mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value);
 

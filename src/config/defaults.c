@@ -57,7 +57,11 @@ static const mgsd_config_entry overall_defaults[] = {
      "ranking for valid/test (RecBole's eval_args mode): full (all items) or uniN / popN (the target against N sampled negatives, e.g. uni100)"},
     {"eval_mask_history", B, "false",
      "remove the items of the user's history before the target from its ranking (as the ICLRec and CoSeRec code evaluates); false: RecBole's sequential full ranking, which keeps them"},
-    {"metrics", SL, "[Hit,NDCG,MRR,Recall]", "metrics reported: Hit, NDCG, MRR, Recall, Precision"},
+    {"metrics", SL, "[Hit,NDCG,MRR,Recall]",
+     "metrics reported: Hit, NDCG, MRR, Recall, Precision; beyond accuracy (RecBole's): ItemCoverage, "
+     "AveragePopularity, GiniIndex, ShannonEntropy, TailPercentage"},
+    {"tail_ratio", F, "0.1", "TailPercentage's long tail: > 1, items with at most that many training interactions; "
+                             "in (0, 1], that share of the items, rarest first"},
     {"topk", IL, "[5,10,20]", "cut-offs K of the top-K metrics"},
     {"valid_metric", S, "hit@20", "metric@K used for model selection and early stopping"},
     {"valid_metric_bigger", B, "true", "whether a larger valid_metric is better"},

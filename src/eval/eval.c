@@ -11,6 +11,7 @@
 
 #include "core/core.h"
 #include "data/data_internal.h"
+#include "eval/eval_internal.h"
 #include "eval/rank_metrics.h"
 #include "mgsd/eval.h"
 
@@ -198,6 +199,156 @@ static void metrics_finish(mgsd_eval_metrics *m, int n_ks, const int *ks) {
     }
 }
 
+/* ---- beyond-accuracy metrics (include/mgsd/eval.h) ------------------------------------ */
+
+typedef struct beyond {
+    unsigned sel;    /* the selected MGSD_METRIC_* beyond-accuracy bits; 0: off */
+    int kmax;        /* the largest cut-off: the length of every top list */
+    int32_t N;       /* items, padding included */
+    int64_t *pop;    /* [N] phi: training instances per target item */
+    uint8_t *tail;   /* [N] long-tail flags */
+    int64_t *counts; /* [n_ks][N] how many top-K lists hold each item */
+    double pop_sum[MGSD_EVAL_MAX_KS], tail_sum[MGSD_EVAL_MAX_KS];
+    int32_t *top;    /* [batch][kmax] the rows' top lists */
+    float *top_s;    /* [batch][kmax] their scores (heap space) */
+    int *n_top;      /* [batch] */
+    int32_t *cand;   /* sampled ranking: [batch][n_neg + 1] the target and its negatives */
+} beyond;
+
+static void beyond_free(beyond *bz) {
+    mgsd_free(bz->pop);
+    mgsd_free(bz->tail);
+    mgsd_free(bz->counts);
+    mgsd_free(bz->top);
+    mgsd_free(bz->top_s);
+    mgsd_free(bz->n_top);
+    mgsd_free(bz->cand);
+    memset(bz, 0, sizeof *bz);
+}
+
+typedef struct pop_entry {
+    int64_t count;
+    int32_t id;
+} pop_entry;
+
+static int cmp_pop_entry(const void *a, const void *b) {
+    const pop_entry *x = a, *y = b;
+    if (x->count != y->count) return (x->count > y->count) - (x->count < y->count);
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* phi (training instances per item) and the long tail of TailPercentage. */
+static mgsd_status beyond_popularity(beyond *bz, const mgsd_dataset *ds, double tail_ratio) {
+    const int32_t N = ds->n_items;
+    if (!(bz->pop = mgsd_calloc((size_t)N, sizeof *bz->pop)) || !(bz->tail = mgsd_calloc((size_t)N, 1)))
+        return MGSD_ERR_NOMEM;
+    for (int32_t u = 1; u <= ds->n_users; u++) {
+        int hv, ht;
+        const int64_t o = ds->user_offs[u], n_train = data_split_counts(ds->user_offs[u + 1] - o, &hv, &ht);
+        for (int64_t p = 1; p <= n_train; p++) bz->pop[ds->items[o + p]]++;
+    }
+    if (!(bz->sel & MGSD_METRIC_TAILPERCENTAGE)) return MGSD_OK;
+    if (!(tail_ratio > 0)) tail_ratio = 0.1;
+    if (tail_ratio > 1) {
+        for (int32_t i = 1; i < N; i++) bz->tail[i] = bz->pop[i] >= 1 && (double)bz->pop[i] <= tail_ratio;
+        return MGSD_OK;
+    }
+    pop_entry *e = mgsd_malloc((size_t)N * sizeof *e);
+    if (!e) return MGSD_ERR_NOMEM;
+    int32_t n = 0;
+    for (int32_t i = 1; i < N; i++)
+        if (bz->pop[i] >= 1) e[n++] = (pop_entry){bz->pop[i], i};
+    qsort(e, (size_t)n, sizeof *e, cmp_pop_entry);
+    int64_t cut = (int64_t)((double)n * tail_ratio);
+    if (cut < 1) cut = 1;
+    for (int64_t j = 0; j < cut && j < n; j++) bz->tail[e[j].id] = 1;
+    mgsd_free(e);
+    return MGSD_OK;
+}
+
+static mgsd_status beyond_init(beyond *bz, const mgsd_dataset *ds, const mgsd_eval_options *o, unsigned metrics) {
+    memset(bz, 0, sizeof *bz);
+    bz->sel = metrics & MGSD_METRIC_BEYOND_ACCURACY;
+    if (!bz->sel) return MGSD_OK;
+    bz->N = ds->n_items;
+    for (int j = 0; j < o->n_ks; j++)
+        if (o->ks[j] > bz->kmax) bz->kmax = o->ks[j];
+    if (bz->kmax > bz->N) bz->kmax = bz->N; /* no list is longer than the catalogue */
+    const size_t B = (size_t)o->batch_size, K = (size_t)bz->kmax;
+    bz->counts = mgsd_calloc((size_t)o->n_ks * (size_t)bz->N, sizeof *bz->counts);
+    bz->top = mgsd_malloc(B * K * sizeof *bz->top);
+    bz->top_s = mgsd_malloc(B * K * sizeof *bz->top_s);
+    bz->n_top = mgsd_malloc(B * sizeof *bz->n_top);
+    if (o->n_neg > 0) bz->cand = mgsd_malloc(B * ((size_t)o->n_neg + 1) * sizeof *bz->cand);
+    if (!bz->counts || !bz->top || !bz->top_s || !bz->n_top || (o->n_neg > 0 && !bz->cand))
+        return mgsd_error(MGSD_ERR_NOMEM, "eval: top-%d lists for the beyond-accuracy metrics", bz->kmax);
+    if (bz->sel & (MGSD_METRIC_AVERAGEPOPULARITY | MGSD_METRIC_TAILPERCENTAGE))
+        return beyond_popularity(bz, ds, o->tail_ratio);
+    return MGSD_OK;
+}
+
+/* Row r's top list (thread-safe: writes only row r's slots). */
+static void beyond_row(beyond *bz, int r, const float *row, int32_t target, const int32_t *hist, int32_t nh,
+                       const int32_t *neg, int n_neg) {
+    int32_t *ids = bz->top + (size_t)r * bz->kmax;
+    float *ts = bz->top_s + (size_t)r * bz->kmax;
+    if (neg) { /* sampled ranking: the target and its negatives are the only candidates */
+        int32_t *c = bz->cand + (size_t)r * ((size_t)n_neg + 1);
+        c[0] = target;
+        memcpy(c + 1, neg, (size_t)n_neg * sizeof *c);
+        bz->n_top[r] = eval_topk_core(row, bz->N, bz->kmax, c, n_neg + 1, NULL, 0, 0, ids, ts);
+    } else {
+        bz->n_top[r] = eval_topk_core(row, bz->N, bz->kmax, NULL, 0, hist, nh, target, ids, ts);
+    }
+}
+
+/* Adds row r's list to the sums (serially, in user order). */
+static void beyond_add(beyond *bz, int r, const int *ks, int n_ks) {
+    const int32_t *ids = bz->top + (size_t)r * bz->kmax;
+    const int n = bz->n_top[r];
+    for (int j = 0; j < n_ks; j++) {
+        const int k = ks[j] < n ? ks[j] : n;
+        int64_t *cnt = bz->counts + (size_t)j * bz->N, psum = 0, tsum = 0;
+        for (int q = 0; q < k; q++) {
+            cnt[ids[q]]++;
+            if (bz->pop) psum += bz->pop[ids[q]];
+            if (bz->tail) tsum += bz->tail[ids[q]];
+        }
+        bz->pop_sum[j] += (double)psum / ks[j];
+        bz->tail_sum[j] += (double)tsum / ks[j];
+    }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void beyond_finish(beyond *bz, mgsd_eval_metrics *m, const int *ks, int n_ks) {
+    if (!m->n_users) return;
+    const double N = (double)bz->N;
+    for (int j = 0; j < n_ks; j++) {
+        int64_t *cnt = bz->counts + (size_t)j * bz->N;
+        const double T = (double)m->n_users * ks[j]; /* RecBole's total_num: users x K */
+        m->averagepopularity[j] = bz->pop_sum[j] / (double)m->n_users;
+        m->tailpercentage[j] = bz->tail_sum[j] / (double)m->n_users;
+        qsort(cnt, (size_t)bz->N, sizeof *cnt, cmp_i64); /* the counts are not needed by item any more */
+        int64_t first = 0;
+        while (first < bz->N && cnt[first] == 0) first++;
+        const double m_rec = (double)(bz->N - first);
+        double gini = 0, ent = 0;
+        for (int64_t i = first; i < bz->N; i++) {
+            const double idx = (double)(i + 1); /* rank among all N items, unrecommended ones first */
+            gini += (2 * idx - N - 1) * (double)cnt[i];
+            const double p = (double)cnt[i] / T;
+            ent -= p * log(p);
+        }
+        m->itemcoverage[j] = m_rec / N;
+        m->giniindex[j] = gini / T / N;
+        m->shannonentropy[j] = m_rec > 0 ? ent / m_rec : 0.0;
+    }
+}
+
 mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_fn score, void *model,
                           const mgsd_eval_options *opt, mgsd_eval_result *out) {
     MGSD_CHECK_ARG(ds && score && out);
@@ -244,9 +395,17 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
     out->neg_pop = n_neg > 0 && opt->neg_pop;
     mgsd_rng base;
     neg_stream(opt, split, &base);
+    beyond bz;
     mgsd_status st = check_n_neg(opt, N);
     if (st != MGSD_OK) return st;
-    if ((st = mgsd_batcher_init(&bt, ds, split, opt->batch_size, L)) != MGSD_OK) return st;
+    if ((st = beyond_init(&bz, ds, opt, out->metrics)) != MGSD_OK) {
+        beyond_free(&bz);
+        return st;
+    }
+    if ((st = mgsd_batcher_init(&bt, ds, split, opt->batch_size, L)) != MGSD_OK) {
+        beyond_free(&bz);
+        return st;
+    }
     if ((st = mgsd_batch_init(&b, opt->batch_size, L)) != MGSD_OK) goto done;
     scores = mgsd_malloc((size_t)opt->batch_size * (size_t)N * sizeof *scores);
     ranks = mgsd_malloc((size_t)opt->batch_size * sizeof *ranks);
@@ -276,8 +435,10 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
                 int32_t *nr = neg + (size_t)r * n_neg;
                 int n = draw_negatives(&base, b.users[r], opt, N, cum, b.targets[r], hist, nh, nr);
                 ranks[r] = n < 0 ? -3 : rank_sampled(scores + (size_t)r * N, b.targets[r], nr, n);
+                if (bz.sel && n >= 0) beyond_row(&bz, r, scores + (size_t)r * N, b.targets[r], NULL, 0, nr, n);
             } else {
                 ranks[r] = rank_row(scores + (size_t)r * N, N, b.targets[r], hist, nh);
+                if (bz.sel) beyond_row(&bz, r, scores + (size_t)r * N, b.targets[r], hist, nh, NULL, 0);
             }
         }
         for (int r = 0; r < B; r++) {
@@ -293,15 +454,18 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
             if (opt->user_ranks) opt->user_ranks[b.users[r]] = ranks[r];
             if (opt->user_targets) opt->user_targets[b.users[r]] = b.targets[r];
             metrics_add(&out->all, out->ks, out->n_ks, ranks[r]);
+            if (bz.sel) beyond_add(&bz, r, out->ks, out->n_ks);
             for (int j = 0; j < out->n_buckets; j++)
                 if (b.full_lens[r] >= out->bucket_lo[j] && b.full_lens[r] < out->bucket_hi[j])
                     metrics_add(&out->bucket[j], out->ks, out->n_ks, ranks[r]);
         }
     }
     metrics_finish(&out->all, out->n_ks, out->ks);
+    if (bz.sel) beyond_finish(&bz, &out->all, out->ks, out->n_ks);
     for (int j = 0; j < out->n_buckets; j++) metrics_finish(&out->bucket[j], out->n_ks, out->ks);
     out->seconds = mgsd_now() - t0;
 done:
+    beyond_free(&bz);
     mgsd_free(scores);
     mgsd_free(ranks);
     mgsd_free(neg);
@@ -336,8 +500,12 @@ void mgsd_eval_mode_name(int n_neg, int neg_pop, char *buf, size_t cap) {
     else snprintf(buf, cap, "%s%d", neg_pop ? "pop" : "uni", n_neg);
 }
 
-enum { N_METRICS = 5 };
-static const char *const metric_names[N_METRICS] = {"hit", "mrr", "ndcg", "recall", "precision"};
+enum { N_METRICS = 10 };
+static const char *const metric_names[N_METRICS] = {"hit",          "mrr",
+                                                    "ndcg",         "recall",
+                                                    "precision",    "itemcoverage",
+                                                    "averagepopularity", "giniindex",
+                                                    "shannonentropy", "tailpercentage"};
 
 static const double *metric_array(const mgsd_eval_metrics *m, int which) {
     switch (which) {
@@ -345,7 +513,12 @@ static const double *metric_array(const mgsd_eval_metrics *m, int which) {
     case 1: return m->mrr;
     case 2: return m->ndcg;
     case 3: return m->recall;
-    default: return m->precision;
+    case 4: return m->precision;
+    case 5: return m->itemcoverage;
+    case 6: return m->averagepopularity;
+    case 7: return m->giniindex;
+    case 8: return m->shannonentropy;
+    default: return m->tailpercentage;
     }
 }
 
@@ -361,7 +534,9 @@ mgsd_status mgsd_eval_parse_metric(const char *name, unsigned *bit) {
             return MGSD_OK;
         }
     }
-    return mgsd_error(MGSD_ERR_CONFIG, "unknown metric '%s' (expected Hit, NDCG, MRR, Recall or Precision)", name);
+    return mgsd_error(MGSD_ERR_CONFIG,
+                      "unknown metric '%s' (expected Hit, NDCG, MRR, Recall, Precision, ItemCoverage, "
+                      "AveragePopularity, GiniIndex, ShannonEntropy or TailPercentage)", name);
 }
 
 int mgsd_eval_entry_count(const mgsd_eval_result *r) {
@@ -382,6 +557,9 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
     }
     for (int w = 0; w < N_METRICS; w++) {
         if (strlen(metric_names[w]) != n || strncmp(metric_names[w], key, n) != 0) continue;
+        if ((1u << w) & MGSD_METRIC_BEYOND_ACCURACY & ~r->metrics)
+            return mgsd_error(MGSD_ERR_NOT_FOUND, "metric '%s' was not selected (beyond-accuracy metrics are computed "
+                                                  "only when listed in 'metrics')", key);
         for (int j = 0; j < r->n_ks; j++)
             if (r->ks[j] == k) {
                 *value = metric_array(&r->all, w)[j];
@@ -389,7 +567,9 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
             }
         return mgsd_error(MGSD_ERR_NOT_FOUND, "metric '%s': K=%d was not evaluated", key, k);
     }
-    return mgsd_error(MGSD_ERR_NOT_FOUND, "unknown metric '%s' (expected hit, mrr, ndcg, recall or precision)", key);
+    return mgsd_error(MGSD_ERR_NOT_FOUND,
+                      "unknown metric '%s' (expected hit, mrr, ndcg, recall, precision, itemcoverage, "
+                      "averagepopularity, giniindex, shannonentropy or tailpercentage)", key);
 }
 
 mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value) {

@@ -287,11 +287,13 @@ mgsd_status trainer_settings_read(const mgsd_config *cfg, trainer_settings *s) {
         for (size_t i = 0; i < nn; i++) {
             unsigned bit;
             if (mgsd_eval_parse_metric(names[i], &bit) != MGSD_OK)
-                return mgsd_error(MGSD_ERR_CONFIG,
-                                  "config key 'metrics': unknown metric '%s' (expected Hit, NDCG, MRR, Recall or "
-                                  "Precision)", names[i]);
+                return mgsd_error(MGSD_ERR_CONFIG, "config key 'metrics': %s", mgsd_last_error());
             s->eval.metrics |= bit;
         }
+        MGSD_TRY(mgsd_config_get_float(cfg, "tail_ratio", &s->eval.tail_ratio));
+        if (!(s->eval.tail_ratio > 0) || !isfinite(s->eval.tail_ratio))
+            return mgsd_error(MGSD_ERR_CONFIG, "config key 'tail_ratio' must be a count > 1 or a share in (0, 1], got %g",
+                              s->eval.tail_ratio);
     }
     MGSD_TRY(mgsd_config_get_str(cfg, "valid_metric", &vm));
     size_t L = strlen(vm);
