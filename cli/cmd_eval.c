@@ -257,11 +257,57 @@ static void eval_usage(FILE *f) {
                "at detecting the planted noise items are reported too.\n"
                "--ranks=FILE writes every evaluated user's target item and its rank (1 = first) as\n"
                "TSV (user_id, item_id, rank): `mgsd compare A B` tests two such files against each\n"
-               "other, user by user.\n");
+               "other, user by user.\n"
+               "--group-by=length|popularity[:E1,E2,...] also reports the metrics per group of users: by\n"
+               "the history's length (groups [1,E1), [E1,E2), ..., default edges 5,10,20,50) or by the\n"
+               "target item's popularity, its number of training instances (groups [0,E1), ..., default\n"
+               "5,10,20,50,100): where a model wins or loses, e.g. on rare items.\n");
+}
+
+/* --group-by=length|popularity[:E1,E2,...] into o's grouping; 0, or 2 after an error message. */
+static int parse_group_by(const char *v, mgsd_eval_options *o) {
+    static const int def_len[] = {5, 10, 20, 50}, def_pop[] = {5, 10, 20, 50, 100};
+    const char *colon = strchr(v, ':');
+    size_t nl = colon ? (size_t)(colon - v) : strlen(v);
+    if (nl == 6 && !strncmp(v, "length", 6)) o->bucket_by = MGSD_EVAL_BY_LENGTH;
+    else if (nl == 10 && !strncmp(v, "popularity", 10)) o->bucket_by = MGSD_EVAL_BY_POPULARITY;
+    else {
+        fprintf(stderr, "mgsd: error: eval: --group-by expects length or popularity (optionally :E1,E2,...), got '%s'\n", v);
+        return 2;
+    }
+    const int by_pop = o->bucket_by == MGSD_EVAL_BY_POPULARITY, min_edge = by_pop ? 1 : 2;
+    o->n_bucket_edges = 0;
+    if (!colon) {
+        const int *d = by_pop ? def_pop : def_len;
+        int n = by_pop ? 5 : 4;
+        for (int i = 0; i < n; i++) o->bucket_edges[o->n_bucket_edges++] = d[i];
+        return 0;
+    }
+    const char *p = colon + 1;
+    for (;;) {
+        char *end;
+        long e = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || e < min_edge || e > INT32_MAX ||
+            (o->n_bucket_edges && e <= o->bucket_edges[o->n_bucket_edges - 1]) ||
+            o->n_bucket_edges == MGSD_EVAL_MAX_BUCKETS - 1) {
+            fprintf(stderr, "mgsd: error: eval: --group-by=%s: edges must be increasing integers >= %d, at most %d "
+                            "of them\n", v, min_edge, MGSD_EVAL_MAX_BUCKETS - 1);
+            return 2;
+        }
+        o->bucket_edges[o->n_bucket_edges++] = (int)e;
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
+
+static void group_name(const mgsd_eval_result *r, int g, char *buf, size_t cap) {
+    if (r->bucket_hi[g] == INT32_MAX) snprintf(buf, cap, "%d+", r->bucket_lo[g]);
+    else snprintf(buf, cap, "%d-%d", r->bucket_lo[g], r->bucket_hi[g] - 1);
 }
 
 int cli_cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *dataset = NULL, *split = "test", *labels_path = NULL, *ranks_path = NULL, *v;
+    const char *group_by = NULL;
     int json = 0, nk = 0, have_seed = 0;
     double inject = 0;
     unsigned long long noise_seed = 0;
@@ -277,6 +323,7 @@ int cli_cmd_eval(int argc, char **argv) {
         else if ((v = cli_opt(a, "--split"))) split = v;
         else if ((v = cli_opt(a, "--noise-labels"))) labels_path = v;
         else if ((v = cli_opt(a, "--ranks"))) ranks_path = v;
+        else if ((v = cli_opt(a, "--group-by"))) group_by = v;
         else if ((v = cli_opt(a, "--inject-noise")) || (v = cli_opt(a, "--noise-seed"))) {
             char *end;
             int is_seed = a[2] == 'n';
@@ -310,6 +357,12 @@ int cli_cmd_eval(int argc, char **argv) {
         free(kv);
         return 2;
     }
+    mgsd_eval_options groups; /* --group-by, checked before anything loads */
+    mgsd_eval_options_default(&groups);
+    if (group_by && parse_group_by(group_by, &groups)) {
+        free(kv);
+        return 2;
+    }
     cli_loaded l;
     int rc = cli_load_checkpoint(&l, ckpt, nk, kv);
     free(kv);
@@ -321,6 +374,9 @@ int cli_cmd_eval(int argc, char **argv) {
     }
     trainer_settings s;
     trainer_settings_read(l.cfg, &s);
+    s.eval.bucket_by = groups.bucket_by;
+    s.eval.n_bucket_edges = groups.n_bucket_edges;
+    memcpy(s.eval.bucket_edges, groups.bucket_edges, sizeof groups.bucket_edges);
     mgsd_tape tape;
     mgsd_status st = ag_tape_init(&tape, 0, s.seed);
     mgsd_eval_result r;
@@ -413,6 +469,25 @@ int cli_cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(o, "inserted_items", (double)inserted);
         }
         if (ranks_path) cJSON_AddStringToObject(o, "ranks_file", ranks_path);
+        if (r.n_buckets) {
+            cJSON *gs = cJSON_AddObjectToObject(o, "groups");
+            cJSON_AddStringToObject(gs, "by", r.bucket_by == MGSD_EVAL_BY_POPULARITY ? "popularity" : "length");
+            cJSON *arr = cJSON_AddArrayToObject(gs, "groups");
+            for (int g = 0; g < r.n_buckets; g++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddNumberToObject(e, "lo", r.bucket_lo[g]);
+                if (r.bucket_hi[g] == INT32_MAX) cJSON_AddNullToObject(e, "hi");
+                else cJSON_AddNumberToObject(e, "hi", r.bucket_hi[g]);
+                cJSON_AddNumberToObject(e, "users", (double)r.bucket[g].n_users);
+                cJSON *mm = cJSON_AddObjectToObject(e, "metrics");
+                char key[32];
+                double val;
+                for (int i = 0; i < mgsd_eval_bucket_entry_count(&r); i++)
+                    if (mgsd_eval_bucket_entry(&r, g, i, key, sizeof key, &val) == MGSD_OK)
+                        cJSON_AddNumberToObject(mm, key, val);
+                cJSON_AddItemToArray(arr, e);
+            }
+        }
         if (have_noise) json_noise_report(o, "noise_detection", labels_path, thr, &nr);
         if (have_injected) json_noise_report(o, "injected_noise_detection", NULL, thr, &inr);
         char *txt = cJSON_PrintUnformatted(o);
@@ -436,6 +511,23 @@ int cli_cmd_eval(int argc, char **argv) {
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK && (int)strlen(key) > width) width = (int)strlen(key);
         for (int i = 0; i < mgsd_eval_entry_count(&r); i++)
             if (mgsd_eval_entry(&r, i, key, sizeof key, &val) == MGSD_OK) printf("  %-*s %.4f\n", width, key, val);
+        if (r.n_buckets) {
+            printf("by %s:\n  %-10s %7s", r.bucket_by == MGSD_EVAL_BY_POPULARITY
+                                             ? "the target's popularity (training instances of the item)"
+                                             : "history length",
+                   "group", "users");
+            for (int i = 0; i < mgsd_eval_bucket_entry_count(&r); i++)
+                if (mgsd_eval_bucket_entry(&r, 0, i, key, sizeof key, &val) == MGSD_OK) printf(" %10s", key);
+            printf("\n");
+            for (int g = 0; g < r.n_buckets; g++) {
+                char name[32];
+                group_name(&r, g, name, sizeof name);
+                printf("  %-10s %7lld", name, (long long)r.bucket[g].n_users);
+                for (int i = 0; i < mgsd_eval_bucket_entry_count(&r); i++)
+                    if (mgsd_eval_bucket_entry(&r, g, i, key, sizeof key, &val) == MGSD_OK) printf(" %10.4f", val);
+                printf("\n");
+            }
+        }
         if (inject > 0) printf("histories with injected noise: ratio %.3f, %lld items inserted\n", inject, (long long)inserted);
         if (ranks_path) printf("per-user ranks written to %s\n", ranks_path);
         if (have_noise) print_noise_report(labels_path, thr, &nr);

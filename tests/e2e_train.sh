@@ -82,6 +82,24 @@ for k in hit@10 itemcoverage@10 averagepopularity@10 giniindex@10 shannonentropy
 done
 expect_rc 0 "eval default metrics" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" --json
 grep -q "itemcoverage" "$T/out" && bad "itemcoverage reported unasked" || ok "beyond-accuracy metrics only on request"
+# groups of users by target popularity or history length
+expect_rc 0 "eval --group-by=popularity" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" \
+    --group-by=popularity:3,30
+grep -q "^  0-2 " "$T/out" && grep -q "^  3-29 " "$T/out" && grep -q "^  30+ " "$T/out" && ok "popularity groups printed" \
+    || bad "popularity groups: $(cat "$T/out")"
+expect_rc 0 "eval --group-by=length --json" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" \
+    --group-by=length --json
+python3 - "$T/out" <<'PY' && ok "length groups in JSON partition the users" || bad "length groups JSON: $(cat "$T/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+g = o["groups"]
+assert g["by"] == "length" and [x["lo"] for x in g["groups"]] == [1, 5, 10, 20, 50] and g["groups"][-1]["hi"] is None
+assert sum(x["users"] for x in g["groups"]) == o["users"] and "hit@10" in g["groups"][0]["metrics"]
+PY
+expect_rc 2 "eval --group-by=bogus" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --group-by=items
+expect_err "--group-by expects length or popularity"
+expect_rc 2 "eval --group-by=length:1" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --group-by=length:1
+expect_err "edges must be increasing integers >= 2"
 expect_rc 2 "eval --tail_ratio=0" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" \
     --metrics="[TailPercentage]" --tail_ratio=0
 expect_err "config key 'tail_ratio' must be a count > 1 or a share in (0, 1]"

@@ -439,6 +439,102 @@ static void test_eval_beyond(void) {
     mgsd_dataset_free(ds);
 }
 
+/* Groups by the target's popularity (training instances): users and hit / ndcg per group
+ * against a serial recomputation; the groups partition the users; edge checks. */
+static void test_eval_groups_popularity(void) {
+    mgsd_dataset *ds = synth_dataset(300);
+    if (!ds) return;
+    int32_t N = mgsd_dataset_num_items(ds), U = mgsd_dataset_num_users(ds);
+    int64_t *phi = calloc((size_t)N, sizeof *phi);
+    for (int32_t u = 1; u <= U; u++) {
+        const int32_t *it;
+        int32_t len;
+        mgsd_dataset_user_items(ds, u, &it, &len);
+        for (int32_t p = 1; p <= (len >= 4 ? len - 3 : len >= 2 ? 1 : 0); p++) phi[it[p]]++;
+    }
+    /* edges at the terciles of the test targets' popularity, so that every group has users */
+    int64_t *tp = malloc((size_t)U * sizeof *tp);
+    int nt = 0;
+    for (int32_t u = 1; u <= U; u++) {
+        const int32_t *it;
+        int32_t len;
+        mgsd_dataset_user_items(ds, u, &it, &len);
+        if (len >= 3) tp[nt++] = phi[it[len - 1]];
+    }
+    qsort(tp, (size_t)nt, sizeof *tp, cmp_i64_asc);
+    const int e0 = (int)tp[nt / 3] + 1, e1 = (int)tp[2 * nt / 3] + 2;
+    free(tp);
+    mgsd_eval_options eo;
+    mgsd_eval_options_default(&eo);
+    eo.batch_size = 50;
+    eo.bucket_by = MGSD_EVAL_BY_POPULARITY;
+    eo.n_bucket_edges = 2;
+    eo.bucket_edges[0] = e0;
+    eo.bucket_edges[1] = e1;
+    mgsd_eval_result r;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &N, &eo, &r));
+    CHECK_INT_EQ(r.n_buckets, 3);
+    CHECK_INT_EQ(r.bucket_by, MGSD_EVAL_BY_POPULARITY);
+    CHECK_INT_EQ(r.bucket_lo[0], 0);
+    CHECK_INT_EQ(r.bucket_hi[0], e0);
+    int64_t users[3] = {0};
+    double hit10[3] = {0}, ndcg10[3] = {0};
+    float *row = malloc((size_t)N * sizeof *row);
+    mgsd_batch b;
+    CHECK_OK(mgsd_batch_init(&b, 1, 50));
+    for (int32_t u = 1; u <= U; u++) {
+        const int32_t *it;
+        int32_t len;
+        mgsd_dataset_user_items(ds, u, &it, &len);
+        if (len < 3) continue;
+        int32_t target = it[len - 1];
+        int g = phi[target] < e0 ? 0 : phi[target] < e1 ? 1 : 2;
+        mgsd_batch_reset(&b);
+        mgsd_batch_append(&b, u, target, it, len - 1);
+        hash_score(&N, &b, row);
+        int64_t rk;
+        CHECK_OK(mgsd_eval_rank(row, N, target, NULL, 0, &rk));
+        users[g]++;
+        if (rk < 10) {
+            hit10[g] += 1;
+            ndcg10[g] += 1 / log2((double)rk + 2);
+        }
+    }
+    int64_t total = 0;
+    for (int g = 0; g < 3; g++) {
+        CHECK_INT_EQ(r.bucket[g].n_users, users[g]);
+        total += r.bucket[g].n_users;
+        if (users[g]) {
+            CHECK_NEAR(r.bucket[g].hit[1], hit10[g] / users[g], 1e-12);
+            CHECK_NEAR(r.bucket[g].ndcg[1], ndcg10[g] / users[g], 1e-12);
+        }
+    }
+    CHECK_INT_EQ(total, r.all.n_users);
+    CHECK(users[0] > 0 && users[1] > 0 && users[2] > 0);
+    /* entries of a group: the selected accuracy metrics only */
+    char key[40];
+    double v;
+    CHECK_INT_EQ(mgsd_eval_bucket_entry_count(&r), 4 * 3);
+    CHECK_OK(mgsd_eval_bucket_entry(&r, 2, 3, key, sizeof key, &v));
+    CHECK_STR_EQ(key, "mrr@5"); /* metric-major: hit@5,10,20, then mrr@5 */
+    CHECK_NEAR(v, r.bucket[2].mrr[0], 0);
+    CHECK_STATUS(mgsd_eval_bucket_entry(&r, 3, 0, key, sizeof key, &v), MGSD_ERR_INVALID_ARG);
+    /* popularity edges may start at 1, length edges at 2 */
+    eo.bucket_edges[0] = 1;
+    CHECK_OK(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &N, &eo, &r));
+    eo.bucket_edges[0] = 0;
+    CHECK_STATUS(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &N, &eo, &r), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), "target popularity");
+    eo.bucket_by = MGSD_EVAL_BY_LENGTH;
+    eo.bucket_edges[0] = 1;
+    CHECK_STATUS(mgsd_eval_run(ds, MGSD_SPLIT_TEST, hash_score, &N, &eo, &r), MGSD_ERR_CONFIG);
+    CHECK_CONTAINS(mgsd_last_error(), ">= 2 (history length)");
+    mgsd_batch_free(&b);
+    free(row);
+    free(phi);
+    mgsd_dataset_free(ds);
+}
+
 /* Sampled ranking (eval_mode uniN / popN): mode parsing; the negatives (never the target or,
  * masked, the history; sorted, distinct, fixed by seed, split and user, not by batch or
  * threads); metrics equal a serial recomputation over mgsd_eval_negatives; never below
@@ -988,6 +1084,7 @@ int main(void) {
     test_eval_threads();
     test_eval_sampled();
     test_eval_beyond();
+    test_eval_groups_popularity();
     test_topk();
     test_recommend_users();
     test_noise_report();

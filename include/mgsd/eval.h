@@ -48,9 +48,13 @@ typedef struct mgsd_eval_options {
     int n_ks;                              /* default 3 */
     int ks[MGSD_EVAL_MAX_KS];              /* default {5, 10, 20} */
     int mask_history;                      /* 0 (RecBole reference behaviour) */
-    /* History-length buckets (full history length before truncation): with edges
-     * e_0 < e_1 < ... the buckets are [1,e_0), [e_0,e_1), ..., [e_last, inf).
-     * n_bucket_edges = 0 disables grouping. At most MGSD_EVAL_MAX_BUCKETS - 1 edges. */
+    /* Groups of users, by bucket_by: MGSD_EVAL_BY_LENGTH (the history's full length before
+     * truncation; buckets [1,e_0), [e_0,e_1), ..., [e_last, inf), edges >= 2) or
+     * MGSD_EVAL_BY_POPULARITY (the target item's popularity phi, its number of training
+     * instances as for AveragePopularity below; buckets [0,e_0), ..., [e_last, inf), edges
+     * >= 1). Edges increasing; n_bucket_edges = 0 disables grouping. At most
+     * MGSD_EVAL_MAX_BUCKETS - 1 edges. Groups get the accuracy metrics only. */
+    int bucket_by;
     int n_bucket_edges;
     int bucket_edges[MGSD_EVAL_MAX_BUCKETS - 1];
     unsigned metrics;                      /* MGSD_METRIC_* bits reported (default: hit, mrr, ndcg, recall) */
@@ -66,6 +70,8 @@ typedef struct mgsd_eval_options {
     int64_t *user_ranks;
     int32_t *user_targets;
 } mgsd_eval_options;
+
+enum { MGSD_EVAL_BY_LENGTH = 0, MGSD_EVAL_BY_POPULARITY = 1 };
 
 /* Metrics (RecBole's names, case-insensitive in mgsd_eval_parse_metric). The accuracy
  * metrics (hit .. precision) are always computed; the mask selects which mgsd_eval_entry
@@ -121,6 +127,7 @@ typedef struct mgsd_eval_result {
     int ks[MGSD_EVAL_MAX_KS];
     mgsd_eval_metrics all;
     int n_buckets;                               /* 0 when grouping is off */
+    int bucket_by;                               /* MGSD_EVAL_BY_* */
     int bucket_lo[MGSD_EVAL_MAX_BUCKETS];        /* inclusive */
     int bucket_hi[MGSD_EVAL_MAX_BUCKETS];        /* exclusive; INT32_MAX for the last */
     mgsd_eval_metrics bucket[MGSD_EVAL_MAX_BUCKETS];
@@ -131,6 +138,12 @@ typedef struct mgsd_eval_result {
  * batch, ranks computed in parallel (OpenMP) and summed in user order (deterministic). */
 mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_fn score, void *model,
                           const mgsd_eval_options *opt, mgsd_eval_result *out);
+
+/* The selected accuracy metrics of group `bucket` (0 .. n_buckets - 1), enumerated like
+ * mgsd_eval_entry: index in 0 .. mgsd_eval_bucket_entry_count - 1. */
+int mgsd_eval_bucket_entry_count(const mgsd_eval_result *r);
+mgsd_status mgsd_eval_bucket_entry(const mgsd_eval_result *r, int bucket, int index, char *key, size_t cap,
+                                   double *value);
 
 /* Parse an evaluation mode, RecBole's eval_args mode: "full" (n_neg 0), "uniN" or "popN"
  * (N >= 1; case-insensitive). MGSD_ERR_CONFIG naming the text otherwise. */

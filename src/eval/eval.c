@@ -237,16 +237,23 @@ static int cmp_pop_entry(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* phi (training instances per item) and the long tail of TailPercentage. */
-static mgsd_status beyond_popularity(beyond *bz, const mgsd_dataset *ds, double tail_ratio) {
-    const int32_t N = ds->n_items;
-    if (!(bz->pop = mgsd_calloc((size_t)N, sizeof *bz->pop)) || !(bz->tail = mgsd_calloc((size_t)N, 1)))
-        return MGSD_ERR_NOMEM;
+/* phi: each item's number of RecBole training instances (the target of a training prefix:
+ * every user's items at positions 1 .. n_train), [n_items]; NULL when out of memory. */
+static int64_t *train_popularity(const mgsd_dataset *ds) {
+    int64_t *pop = mgsd_calloc((size_t)ds->n_items, sizeof *pop);
+    if (!pop) return NULL;
     for (int32_t u = 1; u <= ds->n_users; u++) {
         int hv, ht;
         const int64_t o = ds->user_offs[u], n_train = data_split_counts(ds->user_offs[u + 1] - o, &hv, &ht);
-        for (int64_t p = 1; p <= n_train; p++) bz->pop[ds->items[o + p]]++;
+        for (int64_t p = 1; p <= n_train; p++) pop[ds->items[o + p]]++;
     }
+    return pop;
+}
+
+/* phi and the long tail of TailPercentage. */
+static mgsd_status beyond_popularity(beyond *bz, const mgsd_dataset *ds, double tail_ratio) {
+    const int32_t N = ds->n_items;
+    if (!(bz->pop = train_popularity(ds)) || !(bz->tail = mgsd_calloc((size_t)N, 1))) return MGSD_ERR_NOMEM;
     if (!(bz->sel & MGSD_METRIC_TAILPERCENTAGE)) return MGSD_OK;
     if (!(tail_ratio > 0)) tail_ratio = 0.1;
     if (tail_ratio > 1) {
@@ -365,9 +372,13 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
         if (opt->ks[j] < 1) return mgsd_error(MGSD_ERR_CONFIG, "topk value %d must be >= 1", opt->ks[j]);
     if (opt->n_bucket_edges < 0 || opt->n_bucket_edges > MGSD_EVAL_MAX_BUCKETS - 1)
         return mgsd_error(MGSD_ERR_CONFIG, "at most %d bucket edges", MGSD_EVAL_MAX_BUCKETS - 1);
+    if (opt->bucket_by != MGSD_EVAL_BY_LENGTH && opt->bucket_by != MGSD_EVAL_BY_POPULARITY)
+        return mgsd_error(MGSD_ERR_CONFIG, "unknown grouping %d (length or popularity)", opt->bucket_by);
+    const int by_pop = opt->bucket_by == MGSD_EVAL_BY_POPULARITY, min_edge = by_pop ? 1 : 2;
     for (int j = 0; j < opt->n_bucket_edges; j++)
-        if (opt->bucket_edges[j] < 2 || (j > 0 && opt->bucket_edges[j] <= opt->bucket_edges[j - 1]))
-            return mgsd_error(MGSD_ERR_CONFIG, "bucket edges must be increasing and >= 2");
+        if (opt->bucket_edges[j] < min_edge || (j > 0 && opt->bucket_edges[j] <= opt->bucket_edges[j - 1]))
+            return mgsd_error(MGSD_ERR_CONFIG, "group edges must be increasing and >= %d (%s)", min_edge,
+                              by_pop ? "target popularity" : "history length");
 
     double t0 = mgsd_now();
     memset(out, 0, sizeof *out);
@@ -376,8 +387,9 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
     memcpy(out->ks, opt->ks, sizeof out->ks);
     if (opt->n_bucket_edges > 0) {
         out->n_buckets = opt->n_bucket_edges + 1;
+        out->bucket_by = opt->bucket_by;
         for (int j = 0; j < out->n_buckets; j++) {
-            out->bucket_lo[j] = j == 0 ? 1 : opt->bucket_edges[j - 1];
+            out->bucket_lo[j] = j == 0 ? (by_pop ? 0 : 1) : opt->bucket_edges[j - 1];
             out->bucket_hi[j] = j < opt->n_bucket_edges ? opt->bucket_edges[j] : INT32_MAX;
         }
     }
@@ -402,8 +414,14 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
         beyond_free(&bz);
         return st;
     }
+    int64_t *group_pop = NULL; /* phi, for groups by target popularity */
+    if (out->n_buckets && by_pop && !(group_pop = train_popularity(ds))) {
+        beyond_free(&bz);
+        return MGSD_ERR_NOMEM;
+    }
     if ((st = mgsd_batcher_init(&bt, ds, split, opt->batch_size, L)) != MGSD_OK) {
         beyond_free(&bz);
+        mgsd_free(group_pop);
         return st;
     }
     if ((st = mgsd_batch_init(&b, opt->batch_size, L)) != MGSD_OK) goto done;
@@ -455,8 +473,9 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
             if (opt->user_targets) opt->user_targets[b.users[r]] = b.targets[r];
             metrics_add(&out->all, out->ks, out->n_ks, ranks[r]);
             if (bz.sel) beyond_add(&bz, r, out->ks, out->n_ks);
+            const int64_t gv = group_pop ? group_pop[b.targets[r]] : b.full_lens[r];
             for (int j = 0; j < out->n_buckets; j++)
-                if (b.full_lens[r] >= out->bucket_lo[j] && b.full_lens[r] < out->bucket_hi[j])
+                if (gv >= out->bucket_lo[j] && gv < out->bucket_hi[j])
                     metrics_add(&out->bucket[j], out->ks, out->n_ks, ranks[r]);
         }
     }
@@ -466,6 +485,7 @@ mgsd_status mgsd_eval_run(const mgsd_dataset *ds, mgsd_split split, mgsd_score_f
     out->seconds = mgsd_now() - t0;
 done:
     beyond_free(&bz);
+    mgsd_free(group_pop);
     mgsd_free(scores);
     mgsd_free(ranks);
     mgsd_free(neg);
@@ -570,6 +590,29 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
     return mgsd_error(MGSD_ERR_NOT_FOUND,
                       "unknown metric '%s' (expected hit, mrr, ndcg, recall, precision, itemcoverage, "
                       "averagepopularity, giniindex, shannonentropy or tailpercentage)", key);
+}
+
+int mgsd_eval_bucket_entry_count(const mgsd_eval_result *r) {
+    int n = 0;
+    for (int w = 0; w < N_METRICS; w++) n += (r->metrics & ~(unsigned)MGSD_METRIC_BEYOND_ACCURACY) >> w & 1u;
+    return n * r->n_ks;
+}
+
+mgsd_status mgsd_eval_bucket_entry(const mgsd_eval_result *r, int bucket, int index, char *key, size_t cap,
+                                   double *value) {
+    MGSD_CHECK_ARG(r && key && cap > 0 && value);
+    if (bucket < 0 || bucket >= r->n_buckets)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "group %d outside 0..%d", bucket, r->n_buckets - 1);
+    int count = mgsd_eval_bucket_entry_count(r);
+    if (index < 0 || index >= count)
+        return mgsd_error(MGSD_ERR_INVALID_ARG, "metric index %d outside 0..%d", index, count - 1);
+    const unsigned sel = r->metrics & ~(unsigned)MGSD_METRIC_BEYOND_ACCURACY;
+    int which = index / r->n_ks, j = index % r->n_ks, w = 0;
+    for (;; w++)
+        if (((sel >> w) & 1u) && which-- == 0) break;
+    snprintf(key, cap, "%s@%d", metric_names[w], r->ks[j]);
+    *value = metric_array(&r->bucket[bucket], w)[j];
+    return MGSD_OK;
 }
 
 mgsd_status mgsd_eval_entry(const mgsd_eval_result *r, int index, char *key, size_t cap, double *value) {
