@@ -395,6 +395,64 @@ static void test_resume(const mgsd_dataset *ds) {
     CHECK(!same_section(a, b, "params"));
 }
 
+/* The best validation result after resuming `path` (hit@10 and ndcg@10 into v[2]). */
+static void resumed_best(const mgsd_dataset *ds, const char *path, double v[2]) {
+    v[0] = v[1] = -1;
+    mgsd_config *c = make_cfg("--epochs=1");
+    mgsd_model *m = tm_new(c, ds);
+    trainer_options o = {"TestPool", "synthetic", NULL, NULL};
+    mgsd_trainer *t = NULL;
+    model_io_ckpt ck;
+    CHECK_OK(trainer_init(&t, c, ds, m, &o));
+    CHECK_OK(model_io_open(&ck, path));
+    CHECK_OK(trainer_resume(t, &ck));
+    model_io_close(&ck);
+    const mgsd_eval_result *b = trainer_best_valid(t);
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_OK(mgsd_eval_get(b, "hit@10", &v[0]));
+        CHECK_OK(mgsd_eval_get(b, "ndcg@10", &v[1]));
+    }
+    trainer_free(t);
+    tm_free(m);
+    mgsd_config_free(c);
+}
+
+/* A checkpoint whose best validation result has another build's layout (the state section
+ * longer than this build's) resumes with that result rebuilt from its history. */
+static void test_resume_other_layout(const mgsd_dataset *ds) {
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/first-last.ckpt", dir);
+    snprintf(b, sizeof b, "%s/otherlayout-last.ckpt", dir);
+    ckpt_reader r;
+    CHECK_OK(ckpt_reader_open(&r, a));
+    ckpt_writer w;
+    CHECK_OK(ckpt_writer_begin(&w, b));
+    for (uint32_t i = 0; i < r.n_sections; i++) {
+        const ckpt_section *sec = &r.sections[i];
+        if (strcmp(sec->name, "state") != 0) {
+            CHECK_OK(ckpt_writer_add(&w, sec->name, sec->data, sec->len));
+            continue;
+        }
+        CHECK(sec->len > sizeof(mgsd_eval_result));
+        const size_t counters = (size_t)sec->len - sizeof(mgsd_eval_result), n = counters + 1000;
+        unsigned char *st = malloc(n);
+        memcpy(st, sec->data, counters);
+        memset(st + counters, 0xab, n - counters); /* a result this build cannot read */
+        CHECK_OK(ckpt_writer_add(&w, "state", st, n));
+        free(st);
+    }
+    CHECK_OK(ckpt_writer_commit(&w));
+    ckpt_reader_close(&r);
+    double want[2], got[2];
+    resumed_best(ds, a, want);
+    resumed_best(ds, b, got);
+    CHECK(want[0] >= 0 && want[1] > 0);
+    /* the history's JSON keeps 15 significant digits where they read back within an ulp (cJSON) */
+    CHECK_NEAR(got[0], want[0], 1e-15);
+    CHECK_NEAR(got[1], want[1], 1e-15);
+}
+
 /* checkpoint_steps: the last checkpoint is also written inside the epoch. A copy taken
  * right after the save of global step 3 stands for a run killed without warning (SIGKILL,
  * a lost machine) after step 3: resumed, it runs only the remaining steps and ends
@@ -651,6 +709,7 @@ int main(void) {
     }
     test_precedence();
     test_resume(ds);
+    test_resume_other_layout(ds);
     test_checkpoint_steps(ds);
     test_grad_stats(ds);
     test_lr_schedules(ds);

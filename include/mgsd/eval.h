@@ -170,6 +170,9 @@ mgsd_status mgsd_eval_negatives(const mgsd_dataset *ds, mgsd_split split, const 
  * beyond-accuracy ones only when selected (MGSD_ERR_NOT_FOUND otherwise). MGSD_ERR_NOT_FOUND for an unknown metric or a K that
  * was not evaluated. */
 mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value);
+/* Sets the overall value of a metric key (as mgsd_eval_get reads it; the same errors), e.g.
+ * to rebuild a result from its JSON form (a checkpoint's history). */
+mgsd_status mgsd_eval_set(mgsd_eval_result *r, const char *key, double value);
 /* Number of selected metric entries: (selected metrics) x n_ks. */
 int mgsd_eval_entry_count(const mgsd_eval_result *r);
 /* Enumerate the selected metrics (in the order hit, mrr, ndcg, recall, precision,

@@ -565,8 +565,8 @@ int mgsd_eval_entry_count(const mgsd_eval_result *r) {
     return n * r->n_ks;
 }
 
-mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value) {
-    MGSD_CHECK_ARG(r && key && value);
+/* The metric index w and cut-off index j of a key "name@K" of r. */
+static mgsd_status find_key(const mgsd_eval_result *r, const char *key, int *w_out, int *j_out) {
     const char *at = strchr(key, '@');
     if (!at) return mgsd_error(MGSD_ERR_NOT_FOUND, "metric key '%s' has no '@K'", key);
     size_t n = (size_t)(at - key);
@@ -582,7 +582,8 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
                                                   "only when listed in 'metrics')", key);
         for (int j = 0; j < r->n_ks; j++)
             if (r->ks[j] == k) {
-                *value = metric_array(&r->all, w)[j];
+                *w_out = w;
+                *j_out = j;
                 return MGSD_OK;
             }
         return mgsd_error(MGSD_ERR_NOT_FOUND, "metric '%s': K=%d was not evaluated", key, k);
@@ -590,6 +591,22 @@ mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *va
     return mgsd_error(MGSD_ERR_NOT_FOUND,
                       "unknown metric '%s' (expected hit, mrr, ndcg, recall, precision, itemcoverage, "
                       "averagepopularity, giniindex, shannonentropy or tailpercentage)", key);
+}
+
+mgsd_status mgsd_eval_get(const mgsd_eval_result *r, const char *key, double *value) {
+    MGSD_CHECK_ARG(r && key && value);
+    int w, j;
+    MGSD_TRY(find_key(r, key, &w, &j));
+    *value = metric_array(&r->all, w)[j];
+    return MGSD_OK;
+}
+
+mgsd_status mgsd_eval_set(mgsd_eval_result *r, const char *key, double value) {
+    MGSD_CHECK_ARG(r && key);
+    int w, j;
+    MGSD_TRY(find_key(r, key, &w, &j));
+    ((double *)metric_array(&r->all, w))[j] = value;
+    return MGSD_OK;
 }
 
 int mgsd_eval_bucket_entry_count(const mgsd_eval_result *r) {

@@ -465,6 +465,33 @@ static mgsd_status save(mgsd_trainer *t, const char *path, int with_best) {
     return model_io_save(path, &a);
 }
 
+/* The best epoch's validation result, rebuilt from the history's JSON (its "valid" object),
+ * for checkpoints of builds with another result layout. */
+static mgsd_status best_from_history(mgsd_trainer *t, const cJSON *hist, const char *path) {
+    mgsd_eval_result *r = &t->best_res;
+    memset(r, 0, sizeof *r);
+    r->metrics = t->s.eval.metrics ? t->s.eval.metrics : MGSD_METRIC_DEFAULT;
+    r->n_ks = t->s.eval.n_ks;
+    memcpy(r->ks, t->s.eval.ks, sizeof r->ks);
+    r->n_neg = t->s.eval.n_neg;
+    r->neg_pop = t->s.eval.n_neg > 0 && t->s.eval.neg_pop;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, hist) {
+        const cJSON *ep = cJSON_GetObjectItemCaseSensitive(e, "epoch");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "valid");
+        if (!cJSON_IsNumber(ep) || (int64_t)ep->valuedouble != t->st.best_epoch || !cJSON_IsObject(v)) continue;
+        const cJSON *m;
+        int found = 0;
+        cJSON_ArrayForEach(m, v) {
+            if (cJSON_IsNumber(m) && mgsd_eval_set(r, m->string, m->valuedouble) == MGSD_OK) found++;
+        }
+        mgsd_clear_error();
+        if (found) return MGSD_OK;
+    }
+    return mgsd_error(MGSD_ERR_FORMAT, "%s: the history holds no validation result for the best epoch %lld",
+                      path, (long long)t->st.best_epoch);
+}
+
 mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
     MGSD_CHECK_ARG(t && ck);
     const void *d, *h;
@@ -472,7 +499,9 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
     MGSD_TRY(ckpt_reader_find(&ck->r, "state", &d, &n));
     MGSD_TRY(ckpt_reader_find(&ck->r, "history", &h, &hn));
     trainer_state s;
-    if (n != sizeof s + sizeof(mgsd_eval_result))
+    /* The best validation result follows the counters in this build's layout; a checkpoint
+     * of a build whose result layout differs gets it back from its history. */
+    if (n <= sizeof s)
         return mgsd_error(MGSD_ERR_FORMAT, "%s: section 'state' has %llu bytes, expected %zu (written by another build?)",
                           ck->r.path, (unsigned long long)n, sizeof s + sizeof(mgsd_eval_result));
     memcpy(&s, d, sizeof s);
@@ -500,7 +529,12 @@ mgsd_status trainer_resume(mgsd_trainer *t, const model_io_ckpt *ck) {
     hook_load(&t->parts, ck, "loss_parts");
     hook_load(&t->stats, ck, "train_stats");
     load_optional_section(ck, "grad_stats", &t->grads, sizeof t->grads);
-    memcpy(&t->best_res, (const unsigned char *)d + sizeof s, sizeof t->best_res);
+    if (n == sizeof s + sizeof t->best_res) {
+        memcpy(&t->best_res, (const unsigned char *)d + sizeof s, sizeof t->best_res);
+    } else if (t->st.has_best && (st = best_from_history(t, hist, ck->r.path)) != MGSD_OK) {
+        cJSON_Delete(hist);
+        return st;
+    }
     t->adam.step = s.adam_step;
     cJSON_Delete(t->history);
     t->history = hist;
