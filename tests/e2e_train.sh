@@ -103,6 +103,10 @@ expect_err "edges must be increasing integers >= 2"
 expect_rc 2 "eval --tail_ratio=0" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/s.inter" \
     --metrics="[TailPercentage]" --tail_ratio=0
 expect_err "config key 'tail_ratio' must be a count > 1 or a share in (0, 1]"
+expect_rc 0 "train --dataset=NAME --data_path=DIR (RecBole's layout)" "$MGSD" train --model="$MODEL" --dataset=sfolder \
+    --data_path="$T" --train_batch_size=64 --MAX_ITEM_LIST_LENGTH=20 --threads=1 "${SMALL[@]}" --epochs=0 \
+    --checkpoint-dir="$T/dp"
+grep -q "on $T/sfolder/sfolder.inter:" "$T/out" && ok "data_path/NAME/NAME.inter read" || bad "data_path: $(cat "$T/out")"
 expect_rc 1 "eval --dataset= a folder without its .inter" "$MGSD" eval --checkpoint="$T/rel/$MODEL-best.ckpt" --dataset="$T/rel"
 expect_err "is a folder without $T/rel/rel.inter"
 expect_rc 1 "resume when the stored dataset has gone" "$MGSD" train --resume="$T/rel/$MODEL-last.ckpt" \
